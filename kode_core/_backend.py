@@ -1,0 +1,75 @@
+"""What a backend is: one engine connection shared by every service built on it."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable, Hashable
+from types import TracebackType
+from typing import Generic, TypeVar
+
+import anyio
+
+from ._options import BackendOptions
+from ._session_store import SessionStore
+
+_K = TypeVar("_K", bound=Hashable)
+
+
+class Backend(abc.ABC):
+    """One client or pool for one server-side configuration.
+
+    Constructing a backend does no I/O: it connects on first use, so a builder
+    map can be created at import time and builds stay cheap. Every service it
+    hands out (session stores today; agent stores, runs, workflows, secrets
+    later) shares its client. Use it as an async context manager or call
+    :meth:`aclose`, which is idempotent.
+    """
+
+    #: The kind this backend serves, e.g. ``"sqlite"``.
+    kind: str
+
+    @abc.abstractmethod
+    def session_store(self, options: BackendOptions) -> SessionStore:
+        """A session store bound to ``options``' wire-safe fields (namespace...). No I/O."""
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Close the client or pool. Idempotent."""
+
+    async def __aenter__(self) -> Backend:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class OncePerKey(Generic[_K]):
+    """Run an async set-up step once per key (a pool, a namespace's schema), under a lock.
+
+    Concurrent callers for the same key wait for the first; a failed step is
+    retried by the next caller.
+    """
+
+    def __init__(self) -> None:
+        self._done: set[_K] = set()
+        self._lock = anyio.Lock()
+
+    async def run(self, key: _K, step: Callable[[], Awaitable[None]]) -> None:
+        if key in self._done:
+            return
+        async with self._lock:
+            if key not in self._done:
+                await step()
+                self._done.add(key)
+
+    def forget(self, key: _K | None = None) -> None:
+        """Forget one key (or all), so the step runs again, e.g. after a reconnect."""
+        if key is None:
+            self._done.clear()
+        else:
+            self._done.discard(key)

@@ -1,0 +1,60 @@
+"""Validation and JSON encoding of transcript entries, shared by every backend."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import InvalidEntryError
+from ._records import EncodedEntry
+
+_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def encode_entry(index: int, entry: object, max_entry_bytes: int) -> EncodedEntry:
+    """Validate one entry and return its JSON text; raise :class:`InvalidEntryError`."""
+    if not isinstance(entry, Mapping):
+        raise InvalidEntryError(index, f"must be a JSON object, got {type(entry).__name__}")
+    entry_type = entry.get("type")
+    if not isinstance(entry_type, str):
+        raise InvalidEntryError(index, "must have a string 'type'")
+    uuid = entry.get("uuid")
+    if uuid is not None and not isinstance(uuid, str):
+        raise InvalidEntryError(index, f"'uuid' must be a string, got {type(uuid).__name__}")
+    try:
+        text = _encoder.encode(entry)
+    except (TypeError, ValueError) as exc:
+        raise InvalidEntryError(index, f"cannot be encoded as JSON ({exc})") from exc
+    size = len(text.encode("utf-8"))
+    if size > max_entry_bytes:
+        raise InvalidEntryError(
+            index, f"is {size} bytes of JSON, over the limit of {max_entry_bytes} bytes"
+        )
+    return EncodedEntry(text=text, uuid=uuid or None, value=entry)
+
+
+def encode_batch(entries: object, max_entry_bytes: int) -> list[EncodedEntry]:
+    """Validate a whole batch before anything is written.
+
+    Returns the encoded entries in call order, without repeats of a uuid seen
+    earlier in the same batch (the batch is idempotent by uuid with itself too).
+    """
+    if isinstance(entries, (str, bytes, Mapping)) or not hasattr(entries, "__iter__"):
+        raise InvalidEntryError(-1, f"a batch must be a list of entries, got {type(entries).__name__}")
+    encoded: list[EncodedEntry] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        item = encode_entry(index, entry, max_entry_bytes)
+        if item.uuid is not None:
+            if item.uuid in seen:
+                continue
+            seen.add(item.uuid)
+        encoded.append(item)
+    return encoded
+
+
+def decode_entry(text: str | bytes) -> dict[str, Any]:
+    """Decode one stored entry."""
+    value: dict[str, Any] = json.loads(text)
+    return value

@@ -1,0 +1,40 @@
+"""The hooks a kode plugin may implement. Each hook's docstring is its documentation.
+
+A plugin is a module named by an entry point in group ``kode``::
+
+    [project.entry-points.kode]
+    sqlite = "kode_sqlite._plugin"
+
+and that module implements hooks with the marker from the core::
+
+    from kode_core import hookimpl
+
+    @hookimpl
+    def kode_register_backends(registry):
+        registry.add_backend("sqlite", options=SqliteOptions, factory=SqliteBackend,
+                             services={"sessions"})
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from ._registry import Registry
+
+PROJECT = "kode"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def kode_register_backends(registry: Registry) -> None:
+    """Register the backends this plugin provides.
+
+    Called once per registry load, built-ins first, then plugins found through
+    entry points. Call ``registry.add_backend(...)`` for each kind. Return nothing.
+    A kind registered twice is a :class:`~kode_core.PluginError`.
+    """

@@ -1,0 +1,10 @@
+"""Test kit for kode backends: the conformance suites and real-server launchers.
+
+A backend runs the session-store contract by subclassing
+:class:`SessionStoreConformance` and providing a ``store_factory`` fixture.
+"""
+
+from ._factory import StoreFactory, unique_namespace
+from ._session_store_suite import SessionStoreConformance
+
+__all__ = ["SessionStoreConformance", "StoreFactory", "unique_namespace"]

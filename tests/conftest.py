@@ -1,0 +1,4 @@
+import os
+
+# Tests never autoload plugins: each one registers what it uses.
+os.environ["KODE_DISABLE_PLUGIN_AUTOLOAD"] = "1"
