@@ -80,7 +80,9 @@ class BuilderMap(Generic[_S]):
             raise UnknownKindError(kind, self._defaults)
         wire = descriptor.get("options") or {}
         if not isinstance(wire, Mapping):
-            raise ConfigurationError(f"descriptor 'options' must be a mapping or None, got {wire!r}")
+            raise ConfigurationError(
+                f"descriptor 'options' must be a mapping or None, got {wire!r}"
+            )
         options = merge_wire(kind, self._defaults[kind], wire)
         return self._make(self._backend(kind, options), options)
 

@@ -41,7 +41,9 @@ def encode_batch(entries: object, max_entry_bytes: int) -> list[EncodedEntry]:
     earlier in the same batch (the batch is idempotent by uuid with itself too).
     """
     if isinstance(entries, (str, bytes, Mapping)) or not hasattr(entries, "__iter__"):
-        raise InvalidEntryError(-1, f"a batch must be a list of entries, got {type(entries).__name__}")
+        raise InvalidEntryError(
+            -1, f"a batch must be a list of entries, got {type(entries).__name__}"
+        )
     encoded: list[EncodedEntry] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):

@@ -104,7 +104,9 @@ class InvalidEntryError(InvalidDataError):
     def __init__(self, index: int, reason: str) -> None:
         self.index = index
         self.reason = reason
-        super().__init__(f"invalid entry at index {index}: {reason}; nothing of the batch was stored")
+        super().__init__(
+            f"invalid entry at index {index}: {reason}; nothing of the batch was stored"
+        )
 
 
 class NotFoundError(KodeError, LookupError):

@@ -120,10 +120,7 @@ class MemorySessionStore(SessionStore):
 
     async def _delete(self, key: SessionKey) -> None:
         doomed = [
-            stored
-            for stored in self._data
-            if stored == key
-            or (key.is_main and stored.main == key)
+            stored for stored in self._data if stored == key or (key.is_main and stored.main == key)
         ]
         for stored in doomed:
             del self._data[stored]

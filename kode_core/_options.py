@@ -50,9 +50,7 @@ def wire_safe(*, default: Any, validator: Validator | None = None) -> Any:
     return attrs.field(default=default, validator=validator, metadata={WIRE_SAFE: True})
 
 
-def server_only(
-    *, default: Any, validator: Validator | None = None, secret: bool = False
-) -> Any:
+def server_only(*, default: Any, validator: Validator | None = None, secret: bool = False) -> Any:
     """A field only the server's defaults may set; ``secret`` keeps it out of reprs."""
     return attrs.field(
         default=default,

@@ -47,7 +47,8 @@ class SessionKey:
         subpath = _check_key_part("subpath", key.get("subpath"), optional=True)
         if subpath is not None and not allow_subpath:
             raise InvalidKeyError("subpath", "is not accepted here")
-        assert project_key is not None and session_id is not None
+        assert project_key is not None
+        assert session_id is not None
         return cls(project_key, session_id, subpath)
 
     @property

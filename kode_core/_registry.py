@@ -45,10 +45,15 @@ class BackendInfo:
 
 @functools.cache
 def _distribution_of(top_level: str) -> tuple[str, str]:
-    names = importlib_metadata.packages_distributions().get(top_level, [])
-    if not names:
-        return ("unknown", "unknown")
-    return (names[0], importlib_metadata.version(names[0]))
+    # Editable installs often leave packages_distributions() without the package,
+    # so fall back to the usual "pkg_name" -> "pkg-name" convention.
+    candidates = importlib_metadata.packages_distributions().get(top_level, [])
+    for name in [*candidates, top_level.replace("_", "-")]:
+        try:
+            return (name, importlib_metadata.version(name))
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return ("unknown", "unknown")
 
 
 class Registry:
@@ -69,8 +74,7 @@ class Registry:
         and the service families it provides (e.g. ``{"sessions"}``)."""
         if kind in self._backends:
             raise PluginError(
-                f"kind {kind!r} registered twice "
-                f"(already by {self._backends[kind].distribution})"
+                f"kind {kind!r} registered twice (already by {self._backends[kind].distribution})"
             )
         unknown = set(services) - SERVICES
         if unknown:

@@ -27,7 +27,8 @@ from ._records import (
     StoredEntry,
 )
 
-#: ``fold(prev_summary | None, key_dict, entries) -> summary``, as the SDK's ``fold_session_summary``.
+#: ``fold(prev_summary | None, key_dict, entries) -> summary``, like the SDK's
+#: ``fold_session_summary``.
 SummaryFold = Callable[[Any, Any, Any], Any]
 
 DEFAULT_PAGE_SIZE = 1000
@@ -44,7 +45,7 @@ def sdk_summary_fold() -> SummaryFold | None:
         from claude_agent_sdk import fold_session_summary
     except ImportError:
         return None
-    return fold_session_summary  # type: ignore[no-any-return]
+    return fold_session_summary
 
 
 def _check_limit(name: str, value: object) -> int:

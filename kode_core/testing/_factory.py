@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import attrs
 
 from .._builders import BuilderMap, session_stores
@@ -73,7 +74,7 @@ async def write_batches(
     """Append ``batches`` one call after another, yielding between calls."""
     for batch in batches:
         await store.append(key, batch)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
 
 
 def process_writer(

@@ -41,7 +41,7 @@ SUB = {**KEY, "subpath": "subagents/agent-1"}
 AWKWARD: dict[str, Any] = {
     "type": "assistant",
     "uuid": "awkward-1",
-    "text": "héllo wörld — 你好 — 🚀 — \u2028 \t\n\"quoted\" \\ back",
+    "text": 'héllo wörld — 你好 — 🚀 — \u2028 \t\n"quoted" \\ back',
     "nested": {"a": {"b": {"c": [1, [2, [3, {"d": None}]]]}}},
     "big": 2**70,
     "negative_big": -(2**64) - 1,
@@ -79,7 +79,8 @@ def counting_fold(prev: Any, key: Any, entries: list[dict[str, Any]]) -> dict[st
     """A summary fold that counts folded entries: shows exactly what was folded."""
     count = prev["data"]["count"] if prev else 0
     mtime = prev["mtime"] if prev else 0
-    return {"session_id": key["session_id"], "mtime": mtime, "data": {"count": count + len(entries)}}
+    data = {"count": count + len(entries)}
+    return {"session_id": key["session_id"], "mtime": mtime, "data": data}
 
 
 @pytest.mark.anyio
@@ -186,7 +187,7 @@ class SessionStoreConformance:
     async def test_stored_entries_do_not_alias_the_callers_objects(
         self, store: SessionStore
     ) -> None:
-        entry = {"type": "a", "items": [1]}
+        entry: dict[str, Any] = {"type": "a", "items": [1]}
         await store.append(KEY, [entry])
         entry["items"].append(2)
         assert await store.load(KEY) == [{"type": "a", "items": [1]}]
@@ -217,7 +218,7 @@ class SessionStoreConformance:
 
     async def test_a_batch_that_is_not_a_list_is_refused(self, store: SessionStore) -> None:
         with pytest.raises(InvalidEntryError, match="list"):
-            await store.append(KEY, {"type": "a"})  # type: ignore[arg-type]
+            await store.append(KEY, "not a list")  # type: ignore[arg-type]
         assert await store.load(KEY) is None
 
     @pytest.mark.parametrize("case", sorted(BAD_KEYS))
@@ -256,8 +257,14 @@ class SessionStoreConformance:
 
         async def run_process(name: str) -> None:
             await anyio.to_process.run_sync(
-                process_writer, store_factory, store.namespace, KEY, procs[name],
-                str(tmp_path), name, cancellable=True,
+                process_writer,
+                store_factory,
+                store.namespace,
+                KEY,
+                procs[name],
+                str(tmp_path),
+                name,
+                cancellable=True,
             )
 
         async with anyio.create_task_group() as tg:
@@ -275,13 +282,18 @@ class SessionStoreConformance:
 
     async def test_pages_cover_the_transcript_in_order(self, store: SessionStore) -> None:
         await store.append(KEY, [{"type": "t", "uuid": f"u{i}", "i": i} for i in range(25)])
-        seen, after, pages = [], 0, 0
-        while after is not None:
+        seen: list[int] = []
+        after, pages = 0, 0
+        while True:
             page = await store.load_page(KEY, after=after, limit=10)
             seen += [stored.entry["i"] for stored in page.entries]
             positions = [stored.position for stored in page.entries]
-            assert positions == sorted(positions) and all(p > after for p in positions)
-            after, pages = page.next_after, pages + 1
+            assert positions == sorted(positions)
+            assert all(p > after for p in positions)
+            next_after, pages = page.next_after, pages + 1
+            if next_after is None:
+                break
+            after = next_after
         assert seen == list(range(25))
         assert pages == 3
 
@@ -303,7 +315,7 @@ class SessionStoreConformance:
         ids = [f"s{i:03d}" for i in range(23)]
         for session_id in reversed(ids):
             await store.append({"project_key": "proj", "session_id": session_id}, [{"type": "t"}])
-        await store.append({"project_key": "proj", "session_id": "s000", "subpath": "x"}, [{"type": "t"}])
+        await store.append({**KEY, "session_id": "s000", "subpath": "x"}, [{"type": "t"}])
         listed, after = [], None
         while True:
             page = await store.list_sessions_page("proj", after=after, limit=10)
@@ -361,9 +373,10 @@ class SessionStoreConformance:
     async def test_a_long_session_is_appended_and_read_in_pages(self, store: SessionStore) -> None:
         total, batch_size = self.long_session_entries, 500
         for start in range(0, total, batch_size):
-            await store.append(
-                KEY, [{"type": "t", "uuid": f"u{i}", "i": i} for i in range(start, start + batch_size)]
-            )
+            batch = [
+                {"type": "t", "uuid": f"u{i}", "i": i} for i in range(start, start + batch_size)
+            ]
+            await store.append(KEY, batch)
         await store.append(KEY, [{"type": "t", "uuid": "last", "i": total}])
         count, expected = 0, 0
         async for stored in store.iter_entries(KEY, page_size=2_000):

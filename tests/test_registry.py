@@ -1,0 +1,111 @@
+import types
+
+import attrs
+import pytest
+
+import kode_core
+from kode_core import (
+    Backend,
+    BackendOptions,
+    MemoryBackend,
+    MemoryOptions,
+    PluginError,
+    Registry,
+    UnknownKindError,
+    hookimpl,
+    load_registry,
+)
+
+
+def plugin_module(name: str, register: object) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.kode_register_backends = register  # type: ignore[attr-defined]
+    return module
+
+
+@hookimpl
+def _register_extra(registry: Registry) -> None:
+    registry.add_backend(
+        "extra", options=MemoryOptions, factory=MemoryBackend, services={"sessions"}
+    )
+
+
+def test_builtins_only_without_autoload() -> None:
+    registry = load_registry(autoload=False)
+    assert registry.kinds == ("memory",)
+    info = registry.get("memory")
+    assert info.distribution == "kode-core"
+    assert info.version == kode_core.__version__
+    assert info.services == frozenset({"sessions"})
+
+
+def test_environment_variable_turns_autoload_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KODE_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert load_registry().kinds == ("memory",)
+
+
+def test_an_explicit_plugin_module_adds_its_kinds() -> None:
+    registry = load_registry([plugin_module("extra_plugin", _register_extra)], autoload=False)
+    assert registry.kinds == ("extra", "memory")
+    assert [info.kind for info in registry.backends()] == ["extra", "memory"]
+
+
+def test_unknown_kind_lists_the_registered_kinds() -> None:
+    with pytest.raises(UnknownKindError, match="'memory'") as caught:
+        load_registry(autoload=False).get("nope")
+    assert caught.value.available == ("memory",)
+
+
+def test_a_kind_registered_twice_is_a_plugin_error() -> None:
+    @hookimpl
+    def register(registry: Registry) -> None:
+        registry.add_backend(
+            "memory", options=MemoryOptions, factory=MemoryBackend, services={"sessions"}
+        )
+
+    with pytest.raises(PluginError, match="registered twice"):
+        load_registry([plugin_module("dup", register)], autoload=False)
+
+
+def test_a_misspelt_hook_fails_loudly() -> None:
+    @hookimpl
+    def kode_register_backend(registry: Registry) -> None:  # missing the final "s"
+        raise AssertionError("never called")
+
+    module = types.ModuleType("typo")
+    module.kode_register_backend = kode_register_backend  # type: ignore[attr-defined]
+    with pytest.raises(PluginError, match="unknown hook"):
+        load_registry([module], autoload=False)
+
+
+def test_options_with_an_unmarked_field_are_refused() -> None:
+    @attrs.frozen(kw_only=True)
+    class Sloppy(BackendOptions):
+        host: str = "localhost"
+
+    @hookimpl
+    def register(registry: Registry) -> None:
+        registry.add_backend("sloppy", options=Sloppy, factory=MemoryBackend, services=())
+
+    with pytest.raises(PluginError, match="host"):
+        load_registry([plugin_module("sloppy", register)], autoload=False)
+
+
+def test_unknown_services_are_refused() -> None:
+    @hookimpl
+    def register(registry: Registry) -> None:
+        registry.add_backend("x", options=MemoryOptions, factory=MemoryBackend, services={"tea"})
+
+    with pytest.raises(PluginError, match="tea"):
+        load_registry([plugin_module("tea", register)], autoload=False)
+
+
+def test_narrowing_to_a_missing_entry_point_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KODE_DISABLE_PLUGIN_AUTOLOAD")
+    monkeypatch.setenv("KODE_PLUGINS", "no-such-plugin")
+    with pytest.raises(PluginError, match="no-such-plugin"):
+        load_registry()
+
+
+def test_memory_backend_is_a_backend() -> None:
+    assert issubclass(MemoryBackend, Backend)
