@@ -1,0 +1,70 @@
+"""Every development task of kode. ``nox -l`` lists them; ``nox`` runs the default ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_external_run = True
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
+PLUGINS = ("sqlite", "pg", "mongo", "redis")
+
+
+def _pytest(session: nox.Session, *paths: str) -> None:
+    """Run pytest strictly on ``paths``, passing extra arguments through."""
+    session.run(
+        "pytest",
+        "--strict-config",
+        "--strict-markers",
+        "-ra",
+        "--durations=10",
+        *paths,
+        *session.posargs,
+    )
+
+
+@nox.session(python=None)
+def tests_core(session: nox.Session) -> None:
+    """Test kode-core alone (registry, builder maps, memory backend, kit, packaging)."""
+    session.install("-e", ".", *TEST_DEPS)
+    _pytest(session, "tests")
+
+
+@nox.session(python=None)
+@nox.parametrize("plugin", PLUGINS)
+def tests_plugin(session: nox.Session, plugin: str) -> None:
+    """Test one engine plugin against a real server started by its fixtures."""
+    session.install("-e", ".", "-e", f"plugins/kode-{plugin}", *TEST_DEPS)
+    _pytest(session, f"plugins/kode-{plugin}/tests")
+
+
+@nox.session(python=None)
+def lint(session: nox.Session) -> None:
+    """Check style and formatting with ruff."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=None)
+def typing(session: nox.Session) -> None:
+    """Type-check every package with mypy --strict."""
+    plugins = [arg for name in PLUGINS for arg in ("-e", f"plugins/kode-{name}")]
+    session.install(
+        "-e", ".", *plugins, *nox.project.dependency_groups(PYPROJECT, "typing"), "nox"
+    )
+    session.run("mypy", "--strict")
+
+
+@nox.session(python=None)
+def demo(session: nox.Session) -> None:
+    """Run the demo on the embedded default (SQLite)."""
+    session.install("-e", ".", "-e", "plugins/kode-sqlite")
+    session.run("python", "examples/quickstart.py", *session.posargs)
