@@ -1,0 +1,17 @@
+"""kode-sqlite: the embedded default backend of kode, one SQLite file and zero setup.
+
+Installed, it registers the ``sqlite`` kind through the ``kode`` entry point.
+Build stores from server-side defaults and per-call wire descriptors::
+
+    import kode_core
+
+    stores = kode_core.session_stores({"sqlite": {"path": "data/kode.db"}})
+    store = stores.build({"kind": "sqlite", "options": {"namespace": "tenant_a"}})
+"""
+
+from ._backend import SqliteBackend
+from ._options import SqliteOptions
+from ._session_store import SqliteSessionStore
+from ._version import __version__
+
+__all__ = ["SqliteBackend", "SqliteOptions", "SqliteSessionStore", "__version__"]

@@ -1,0 +1,284 @@
+"""The sqlite backend: one database file, one writer connection and a few readers.
+
+Every ``sqlite3`` call runs in a worker thread (``anyio.to_thread``). A
+connection is lent to one thread at a time. Writes run in ``BEGIN IMMEDIATE``
+transactions: SQLite's file lock lets one writer in at a time across every
+process using the file, and ``busy_timeout`` is how long a writer waits for it.
+Within a process, writers queue for the single writer connection instead of
+spinning on the file lock; correctness never depends on that queue.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
+from functools import partial
+from typing import TYPE_CHECKING, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from kode_core import (
+    Backend,
+    BackendError,
+    BackendOptions,
+    BackendUnavailableError,
+    KodeError,
+    LockTimeoutError,
+    OncePerKey,
+    map_exceptions,
+    now_ms,
+)
+
+from ._options import SqliteOptions
+from ._schema import SCHEMA_VERSION, check_version, migrate, recorded_version
+
+if TYPE_CHECKING:
+    from ._session_store import SqliteSessionStore
+
+_T = TypeVar("_T")
+
+# SQLite primary result codes (the sqlite3 module names them only from Python 3.11).
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
+_SQLITE_CORRUPT = 11
+_SQLITE_CANTOPEN = 14
+_SQLITE_NOTADB = 26
+
+#: UPSERT (``INSERT ... ON CONFLICT``) arrived in SQLite 3.24.
+MIN_SQLITE_VERSION = (3, 24, 0)
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``; roll back on any error, the batch is all or nothing."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        # The original error matters; a failing rollback must not hide it.
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _in_write_transaction(work: Callable[[sqlite3.Connection], _T], conn: sqlite3.Connection) -> _T:
+    with write_transaction(conn):
+        return work(conn)
+
+
+def _with_busy_timeout(
+    work: Callable[[sqlite3.Connection], _T], conn: sqlite3.Connection, busy_ms: int
+) -> _T:
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+    return work(conn)
+
+
+class _ConnectionPool:
+    """At most ``size`` connections, opened on demand, each used by one thread at a time."""
+
+    def __init__(self, size: int, connect: Callable[[], Awaitable[sqlite3.Connection]]) -> None:
+        self._limiter = anyio.CapacityLimiter(size)
+        self._connect = connect
+        self._idle: list[sqlite3.Connection] = []
+        self._closed = False
+
+    async def run(
+        self,
+        work: Callable[[sqlite3.Connection], _T],
+        *,
+        wait: float,
+        on_wait_timeout: Callable[[], KodeError],
+    ) -> _T:
+        """Run ``work(connection)`` in a worker thread.
+
+        ``wait`` bounds the whole wait of the call: first for a free connection
+        here, then, with what is left as the connection's busy timeout, for
+        SQLite's file lock.
+        """
+        deadline = anyio.current_time() + wait
+        with anyio.move_on_after(wait) as waiting:
+            await self._limiter.acquire()
+        if waiting.cancelled_caught:
+            raise on_wait_timeout()
+        try:
+            conn = self._idle.pop() if self._idle else await self._connect()
+            left_ms = max(1, round((deadline - anyio.current_time()) * 1000))
+            try:
+                return await anyio.to_thread.run_sync(_with_busy_timeout, work, conn, left_ms)
+            finally:
+                if self._closed:
+                    conn.close()
+                else:
+                    self._idle.append(conn)
+        finally:
+            self._limiter.release()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        # Closing the last connection checkpoints the WAL: file I/O, so off the loop.
+        await anyio.to_thread.run_sync(_close_all, idle)
+
+
+def _close_all(connections: list[sqlite3.Connection]) -> None:
+    for conn in connections:
+        conn.close()
+
+
+class SqliteBackend(Backend):
+    """One SQLite database file shared by every namespace and every store built on it.
+
+    Construction does no I/O; the file is opened (and created) on first use.
+    """
+
+    kind = "sqlite"
+
+    def __init__(self, options: SqliteOptions) -> None:
+        self._options = options
+        self._path = os.fspath(options.path)
+        self._writer = _ConnectionPool(1, self._connect)
+        self._readers = _ConnectionPool(options.max_connections, self._connect)
+        self._schemas: OncePerKey[str] = OncePerKey()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<SqliteBackend path={self._path!r}>"
+
+    @property
+    def path(self) -> str:
+        """The database file, as configured."""
+        return self._path
+
+    def session_store(self, options: BackendOptions) -> SqliteSessionStore:
+        from ._session_store import SqliteSessionStore
+
+        return SqliteSessionStore(self, options)
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._writer.aclose()
+        await self._readers.aclose()
+
+    # -- what the stores use ---------------------------------------------------------
+
+    async def read(self, namespace: str, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``work`` on a reader connection, once ``namespace``'s schema is in place."""
+        await self._ensure_schema(namespace)
+        return await self._run(self._readers, work)
+
+    async def write(self, namespace: str, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``work`` inside one ``BEGIN IMMEDIATE`` transaction on the writer connection."""
+        await self._ensure_schema(namespace)
+        return await self._run(self._writer, partial(_in_write_transaction, work))
+
+    # -- internals -------------------------------------------------------------------
+
+    async def _run(self, pool: _ConnectionPool, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        if self._closed:
+            raise BackendUnavailableError("sqlite", self._path, "the backend is closed")
+        with map_exceptions({sqlite3.Error: self._translate}):
+            return await pool.run(
+                work, wait=self._options.busy_timeout, on_wait_timeout=self._no_free_connection
+            )
+
+    async def _ensure_schema(self, namespace: str) -> None:
+        async def step() -> None:
+            await self._run(self._writer, partial(self._migrate, namespace))
+
+        await self._schemas.run(namespace, step)
+
+    def _migrate(self, namespace: str, conn: sqlite3.Connection) -> None:
+        auto_migrate = self._options.auto_migrate
+        where = f"{self._path} (namespace {namespace!r})"
+        found = recorded_version(conn, namespace)
+        if found == SCHEMA_VERSION:
+            return
+        check_version(found, auto_migrate=auto_migrate, where=where)
+        with write_transaction(conn):
+            # Re-read under the file lock: another process may have migrated meanwhile.
+            found = recorded_version(conn, namespace)
+            if found != SCHEMA_VERSION:
+                check_version(found, auto_migrate=auto_migrate, where=where)
+                migrate(conn, namespace, found, now_ms())
+
+    async def _connect(self) -> sqlite3.Connection:
+        timeout = self._options.connect_timeout
+        # A hung file system must not hang the caller: abandon the thread after
+        # connect_timeout (a connection it opens later is closed when collected).
+        with anyio.move_on_after(timeout):
+            return await anyio.to_thread.run_sync(self._open_connection, abandon_on_cancel=True)
+        raise BackendUnavailableError(
+            "sqlite", self._path, f"not opened within connect_timeout ({timeout} s)"
+        )
+
+    def _open_connection(self) -> sqlite3.Connection:
+        options = self._options
+        if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
+            raise BackendError(
+                "sqlite", f"SQLite {sqlite3.sqlite_version} is too old, kode needs 3.24 or newer"
+            )
+        if not options.auto_migrate and not os.path.exists(self._path):
+            # Opening would create the file; without migrations there is nothing to use.
+            where = f"{self._path} (no such file)"
+            check_version(0, auto_migrate=False, where=where)
+        conn = sqlite3.connect(
+            self._path,
+            timeout=options.busy_timeout,
+            isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
+            check_same_thread=False,  # the pool lends a connection to one thread at a time
+        )
+        try:
+            # fetchall: a statement left unfinished would hold a read lock on the file.
+            [(mode,)] = conn.execute(f"PRAGMA journal_mode = {options.journal_mode}").fetchall()
+            if str(mode).lower() != options.journal_mode:
+                raise BackendError(
+                    "sqlite",
+                    f"{self._path}: journal_mode {options.journal_mode!r} refused, "
+                    f"the file stays in {mode!r}",
+                )
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _lock_timeout(self) -> LockTimeoutError:
+        return LockTimeoutError(
+            f"sqlite: {self._path} stayed locked by another writer for longer than "
+            f"busy_timeout ({self._options.busy_timeout} s)"
+        )
+
+    def _no_free_connection(self) -> LockTimeoutError:
+        return LockTimeoutError(
+            f"sqlite: no connection to {self._path} became free within "
+            f"busy_timeout ({self._options.busy_timeout} s): this process's other calls hold them"
+        )
+
+    def _translate(self, exc: BaseException) -> KodeError:
+        code = getattr(exc, "sqlite_errorcode", None)  # Python >= 3.11
+        primary = code & 0xFF if isinstance(code, int) else None
+        text = str(exc)
+        lowered = text.lower()
+        if primary in (_SQLITE_BUSY, _SQLITE_LOCKED) or "is locked" in lowered:
+            return self._lock_timeout()
+        if (
+            primary in (_SQLITE_CANTOPEN, _SQLITE_IOERR, _SQLITE_READONLY)
+            or "unable to open" in lowered
+            or "disk i/o error" in lowered
+            or "readonly" in lowered
+        ):
+            return BackendUnavailableError("sqlite", self._path, text)
+        if (
+            primary in (_SQLITE_NOTADB, _SQLITE_CORRUPT)
+            or "not a database" in lowered
+            or "malformed" in lowered
+        ):
+            return BackendError("sqlite", f"{self._path} is not a usable SQLite database: {text}")
+        return BackendError("sqlite", f"{self._path}: {text}")
