@@ -1,0 +1,199 @@
+"""The ``pg`` backend: one lazily opened psycopg connection pool per server configuration."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import psycopg
+from psycopg import AsyncConnection, sql
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from kode_core import (
+    Backend,
+    BackendError,
+    BackendOptions,
+    BackendUnavailableError,
+    KodeError,
+    OncePerKey,
+    address_of,
+    map_exceptions,
+)
+
+from ._options import PgOptions
+from ._schema import ensure_schema, schema_name
+from ._session_store import PgSessionStore
+
+Connection = AsyncConnection[TupleRow]
+Pool = AsyncConnectionPool[Connection]
+
+# SQLSTATE classes that mean "the server is gone or not accepting us right now":
+# 08 connection exception, 57P admin/crash shutdown and "cannot connect now".
+_UNAVAILABLE_SQLSTATES = ("08", "57P")
+
+
+class PgBackend(Backend):
+    """A PostgreSQL server reached through one ``psycopg_pool.AsyncConnectionPool``.
+
+    Nothing connects until the first store call. Every namespace is a schema of
+    the same database, so stores of all namespaces share the pool. Dead
+    connections (after a server restart) are detected by the pool's check and
+    replaced, so callers only need to retry the failed operation.
+    """
+
+    kind = "pg"
+
+    def __init__(self, options: PgOptions) -> None:
+        self._options = options
+        self._address = address_of(options.url)
+        self._timeout = float(options.connect_timeout)
+        self._pool: Pool | None = None
+        self._closed = False
+        self._in_use = 0
+        self._pool_opened: OncePerKey[str] = OncePerKey()
+        self._schemas_ready: OncePerKey[str] = OncePerKey()
+        self._errors = {
+            PoolTimeout: self._unavailable,
+            psycopg.Error: self._driver_error,
+            OSError: self._unavailable,
+        }
+
+    def __repr__(self) -> str:
+        return f"<PgBackend {self._address} pool={'open' if self._pool else 'not open'}>"
+
+    @property
+    def address(self) -> str:
+        """``host:port`` of the server, without credentials."""
+        return self._address
+
+    def session_store(self, options: BackendOptions) -> PgSessionStore:
+        """A session store of ``options.namespace`` sharing this backend's pool. No I/O."""
+        return PgSessionStore(self, options)
+
+    async def aclose(self) -> None:
+        """Close the pool (if it was ever opened). Idempotent."""
+        self._closed = True
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            with anyio.CancelScope(shield=True):
+                await pool.close()
+
+    @asynccontextmanager
+    async def connection(self, namespace: str) -> AsyncIterator[Connection]:
+        """A pooled connection (autocommit) once ``namespace``'s schema is ready.
+
+        Driver errors raised while it is held are translated into kode errors.
+        """
+        with map_exceptions(self._errors):
+            pool = await self._ready_pool()
+            await self._schemas_ready.run(
+                namespace, functools.partial(self._ensure_schema, pool, namespace)
+            )
+            async with self._checkout(pool) as conn:
+                yield conn
+
+    # -- lazily opened pool and schemas ---------------------------------------------
+
+    @asynccontextmanager
+    async def _checkout(self, pool: Pool) -> AsyncIterator[Connection]:
+        try:
+            conn = await pool.getconn(timeout=self._timeout)
+        except PoolTimeout:
+            if self._in_use == 0:
+                # Nothing of ours holds a connection, so this is not a busy pool: the
+                # server was away long enough for the pool's reconnection back-off to
+                # reach many seconds. A fresh pool connects as soon as it is back.
+                await self._retire(pool)
+            raise
+        self._in_use += 1
+        try:
+            yield conn
+        finally:
+            self._in_use -= 1
+            with anyio.CancelScope(shield=True):
+                await pool.putconn(conn)
+
+    async def _retire(self, pool: Pool) -> None:
+        if self._pool is pool:
+            # Both in one step (no await between), so no caller sees a half-state.
+            self._pool = None
+            self._pool_opened.forget("pool")
+        with anyio.CancelScope(shield=True):
+            await pool.close(timeout=1.0)
+
+    async def _ready_pool(self) -> Pool:
+        if not self._closed:
+            await self._pool_opened.run("pool", self._open_pool)
+        if self._closed or self._pool is None:
+            raise BackendError("pg", "this backend is closed")
+        return self._pool
+
+    async def _open_pool(self) -> None:
+        options = self._options
+        pool: Pool = AsyncConnectionPool(
+            options.url,
+            kwargs=self._connect_kwargs(),
+            min_size=options.min_pool_size,
+            max_size=options.max_pool_size,
+            open=False,
+            check=AsyncConnectionPool.check_connection,
+            configure=self._configure if options.statement_timeout else None,
+            timeout=self._timeout,
+            name=f"kode-pg {self._address}",
+        )
+        try:
+            await pool.open(wait=True, timeout=self._timeout)
+        except BaseException:
+            # A pool that never opened keeps reconnecting in the background: stop it,
+            # the next caller builds a fresh one.
+            with anyio.CancelScope(shield=True):
+                await pool.close(timeout=1.0)
+            raise
+        if self._closed:  # closed while we were connecting
+            await self._retire(pool)
+            return
+        self._pool = pool
+
+    def _connect_kwargs(self) -> dict[str, Any]:
+        # libpq counts connect_timeout in whole seconds, at least 2; the pool's own
+        # timeouts bound the wait precisely.
+        kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "connect_timeout": max(2, math.ceil(self._timeout)),
+        }
+        if "application_name" not in psycopg.conninfo.conninfo_to_dict(self._options.url):
+            kwargs["application_name"] = "kode-pg"
+        return kwargs
+
+    async def _configure(self, conn: Connection) -> None:
+        timeout_ms = int((self._options.statement_timeout or 0) * 1000)
+        await conn.execute(
+            sql.SQL("SET statement_timeout = {}").format(sql.Literal(max(timeout_ms, 1)))
+        )
+
+    async def _ensure_schema(self, pool: Pool, namespace: str) -> None:
+        async with self._checkout(pool) as conn:
+            await ensure_schema(
+                conn,
+                namespace,
+                auto_migrate=self._options.auto_migrate,
+                where=f'schema "{schema_name(namespace)}" at {self._address}',
+            )
+
+    # -- error translation ----------------------------------------------------------
+
+    def _unavailable(self, exc: BaseException) -> KodeError:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return BackendUnavailableError("pg", self._address, detail)
+
+    def _driver_error(self, exc: BaseException) -> KodeError:
+        if isinstance(exc, psycopg.OperationalError):
+            state = exc.sqlstate
+            if state is None or state.startswith(_UNAVAILABLE_SQLSTATES):
+                return self._unavailable(exc)
+        return BackendError("pg", str(exc).strip() or type(exc).__name__)
