@@ -1,0 +1,21 @@
+"""kode-mongo: kode's MongoDB backend (pymongo's async API, ``AsyncMongoClient``).
+
+Register it by installing the distribution (entry point ``kode: mongo``), then
+build stores from server-side defaults and per-call wire descriptors::
+
+    import kode_core
+
+    stores = kode_core.session_stores({"mongo": {"url": "mongodb://db:27017/?replicaSet=rs0"}})
+    store = stores.build({"kind": "mongo", "options": {"namespace": "tenant_a"}})
+
+Each namespace is a set of collections ``<namespace>.session_keys``,
+``<namespace>.session_entries`` and ``<namespace>.kode_meta`` in the ``database``
+option's database; see the README for the storage layout and every option.
+"""
+
+from ._backend import MongoBackend
+from ._options import MongoOptions
+from ._session_store import MongoSessionStore
+from ._version import __version__
+
+__all__ = ["MongoBackend", "MongoOptions", "MongoSessionStore", "__version__"]
