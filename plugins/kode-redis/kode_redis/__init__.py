@@ -1,0 +1,16 @@
+"""kode-redis: kode's session stores on Redis (``redis.asyncio``).
+
+Register it with ``pip install kode-redis`` (entry point ``kode``), then::
+
+    import kode_core
+
+    stores = kode_core.session_stores({"redis": {"url": "redis://localhost:6379/0"}})
+    store = stores.build({"kind": "redis", "options": {"namespace": "tenant_a"}})
+"""
+
+from ._backend import RedisBackend
+from ._options import RedisOptions
+from ._session_store import RedisSessionStore
+from ._version import __version__
+
+__all__ = ["RedisBackend", "RedisOptions", "RedisSessionStore", "__version__"]

@@ -1,0 +1,110 @@
+"""The key layout of the ``redis`` backend and its schema version.
+
+Every key of a namespace starts with ``kode:<namespace>:``. Key parts that come
+from callers (project key, session id, subpath) are escaped so that ``:``,
+``{`` and ``}`` never occur inside them: ``%`` -> ``%25``, ``:`` -> ``%3A``,
+``{`` -> ``%7B``, ``}`` -> ``%7D``. The escape is injective, so two different
+keys never share a Redis key, and ``:`` stays an unambiguous separator.
+
+One project's keys share the hash tag ``{<project>}``: a Redis Cluster would
+put them in one slot, so the multi-key transactions below (a transcript plus
+its project's indexes) never cross slots. Layout, ``P``/``S``/``B`` being the
+escaped project key, session id and subpath (``B`` is empty for the main
+transcript)::
+
+    kode:<ns>:meta                  HASH   schema_version
+    kode:<ns>:{P}:sessions          ZSET   session id, score 0 (ordered by id, BYLEX)
+    kode:<ns>:{P}:mtimes            HASH   session id -> mtime (epoch ms)
+    kode:<ns>:{P}:summaries         HASH   session id -> "<mtime>:<summary data JSON>"
+    kode:<ns>:{P}:subpaths:<S>      SET    subpaths written under session S
+    kode:<ns>:{P}:t:<S>:<B>:log     LIST   entry JSON texts; position = 1-based index
+    kode:<ns>:{P}:t:<S>:<B>:uuids   SET    uuids stored in that transcript
+    kode:<ns>:{P}:t:<S>:<B>:meta    HASH   batch: id of the last applied append
+"""
+
+from __future__ import annotations
+
+import attrs
+from redis.asyncio import Redis
+
+from kode_core import BackendError, SchemaVersionError, SessionKey
+
+#: The key-layout version this code reads and writes.
+SCHEMA_VERSION = 1
+#: The field of ``kode:<ns>:meta`` that records the layout version.
+VERSION_FIELD = "schema_version"
+
+_ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "{": "%7B", "}": "%7D"})
+
+
+def escape(part: str) -> str:
+    """A caller-supplied key part made safe to embed between ``:`` separators."""
+    return part.translate(_ESCAPES)
+
+
+@attrs.frozen
+class TranscriptKeys:
+    """The keys of one transcript (main or subpath)."""
+
+    log: str
+    uuids: str
+    meta: str
+
+
+@attrs.frozen
+class ProjectKeys:
+    """The per-project indexes behind the session listings."""
+
+    sessions: str
+    mtimes: str
+    summaries: str
+
+
+@attrs.frozen
+class KeyLayout:
+    """Maps a namespace and session keys to Redis key names."""
+
+    namespace: str
+
+    @property
+    def meta(self) -> str:
+        """The namespace's metadata hash, which records :data:`SCHEMA_VERSION`."""
+        return f"kode:{self.namespace}:meta"
+
+    def _project_prefix(self, project_key: str) -> str:
+        return f"kode:{self.namespace}:{{{escape(project_key)}}}"
+
+    def project(self, project_key: str) -> ProjectKeys:
+        prefix = self._project_prefix(project_key)
+        return ProjectKeys(f"{prefix}:sessions", f"{prefix}:mtimes", f"{prefix}:summaries")
+
+    def subpaths(self, key: SessionKey) -> str:
+        """The set of subpaths written under ``key``'s session."""
+        return f"{self._project_prefix(key.project_key)}:subpaths:{escape(key.session_id)}"
+
+    def transcript(self, key: SessionKey) -> TranscriptKeys:
+        subpath = escape(key.subpath) if key.subpath is not None else ""
+        base = f"{self._project_prefix(key.project_key)}:t:{escape(key.session_id)}:{subpath}"
+        return TranscriptKeys(f"{base}:log", f"{base}:uuids", f"{base}:meta")
+
+
+async def ensure_schema(client: Redis, layout: KeyLayout, *, auto_migrate: bool) -> None:
+    """Check (and on a fresh namespace, record) the layout version of ``layout.namespace``.
+
+    Raises :class:`~kode_core.SchemaVersionError` when the recorded version is not
+    :data:`SCHEMA_VERSION`, or when none is recorded and ``auto_migrate`` is off (then
+    nothing is written). Recording uses ``HSETNX``: the engine lets exactly one of
+    several racing processes write it, and all of them then read the same value.
+    """
+    found = await client.hget(layout.meta, VERSION_FIELD)
+    if found is None:
+        if not auto_migrate:
+            raise SchemaVersionError("redis", 0, SCHEMA_VERSION, where=layout.meta)
+        await client.hsetnx(layout.meta, VERSION_FIELD, SCHEMA_VERSION)
+        found = await client.hget(layout.meta, VERSION_FIELD)
+    text = found.decode() if isinstance(found, bytes) else str(found)
+    if not text.isdigit():
+        raise BackendError("redis", f"{layout.meta} holds an unreadable {VERSION_FIELD} {text!r}")
+    if int(text) != SCHEMA_VERSION:
+        # Version 1 is the first layout, so there is nothing older to migrate from yet.
+        raise SchemaVersionError("redis", int(text), SCHEMA_VERSION, where=layout.meta)

@@ -1,0 +1,283 @@
+"""Session transcripts in Redis: a LIST per transcript, appended by one Lua script."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import attrs
+import redis.exceptions
+
+import kode_core
+from kode_core import (
+    ConflictError,
+    EncodedEntry,
+    SessionKey,
+    SessionListing,
+    SessionSummary,
+    now_ms,
+)
+
+from ._schema import KeyLayout
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from ._backend import RedisBackend
+    from ._options import RedisOptions
+
+#: Compare-and-set appends lost to concurrent writers of the same key before giving up.
+MAX_ATTEMPTS = 100
+_CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+_REPLAYED, _CONFLICT = -2, -1
+
+#: The append, atomic in the engine. KEYS: log, uuids, meta, sessions, mtimes, summaries,
+#: subpaths. ARGV: batch id, session id, subpath ('' = main), mtime, mode, expected summary
+#: ('' = none), new summary data ('' = none), then (uuid, expected stored '1'/'0', text)
+#: per entry. Mode 'dedupe': skip entries whose uuid is stored. Mode 'cas': the caller
+#: folded the summary from a snapshot, so apply only if the summary and every uuid's
+#: membership are still what the snapshot saw, else return -1 (the caller starts over).
+#: Returns the number of entries stored, or -2 if this batch id was applied already
+#: (the driver re-sent the call after a lost reply).
+APPEND_LUA = """
+local log, uuids, meta = KEYS[1], KEYS[2], KEYS[3]
+local batch, sid, subpath, mtime = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local cas = ARGV[5] == 'cas'
+if redis.call('HGET', meta, 'batch') == batch then return -2 end
+if cas and (redis.call('HGET', KEYS[6], sid) or '') ~= ARGV[6] then return -1 end
+local texts, fresh = {}, {}
+for i = 8, #ARGV, 3 do
+  local id = ARGV[i]
+  local stored = id ~= '' and redis.call('SISMEMBER', uuids, id) == 1
+  if cas and stored ~= (ARGV[i + 1] == '1') then return -1 end
+  if not stored then
+    texts[#texts + 1] = ARGV[i + 2]
+    if id ~= '' then fresh[#fresh + 1] = id end
+  end
+end
+if #texts == 0 then return 0 end
+for i = 1, #texts, 1000 do
+  redis.call('RPUSH', log, unpack(texts, i, math.min(i + 999, #texts)))
+end
+for i = 1, #fresh, 1000 do
+  redis.call('SADD', uuids, unpack(fresh, i, math.min(i + 999, #fresh)))
+end
+redis.call('HSET', meta, 'batch', batch)
+if subpath ~= '' then
+  redis.call('SADD', KEYS[7], subpath)
+  return #texts
+end
+local previous = redis.call('HGET', KEYS[5], sid)
+if previous and tonumber(previous) > tonumber(mtime) then mtime = previous end
+redis.call('ZADD', KEYS[4], 0, sid)
+redis.call('HSET', KEYS[5], sid, mtime)
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[6], sid, mtime .. ':' .. ARGV[7]) end
+return #texts
+"""
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisSessionStore(kode_core.SessionStore):
+    """Session transcripts in one namespace of a Redis server.
+
+    An append is one Lua script, which Redis runs atomically: it skips stored
+    uuids, pushes the rest and updates the indexes. The summary fold is Python,
+    so for a main transcript the store first reads a snapshot (stored uuids,
+    previous summary), folds, and has the script apply the result only if the
+    snapshot still holds (compare-and-set), starting over otherwise. Both checks
+    run inside the engine, so they hold across processes and machines.
+    """
+
+    def __init__(self, backend: RedisBackend, options: RedisOptions) -> None:
+        super().__init__(options)
+        self._backend = backend
+        self._keys = KeyLayout(options.namespace)
+
+    def __repr__(self) -> str:
+        return f"<RedisSessionStore namespace={self.namespace!r} backend={self._backend!r}>"
+
+    async def _client(self) -> Redis:
+        return await self._backend.client(self.namespace)
+
+    # -- append ----------------------------------------------------------------------
+
+    async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
+        client = await self._client()
+        transcript = self._keys.transcript(key)
+        project = self._keys.project(key.project_key)
+        keys = [*attrs.astuple(transcript), *attrs.astuple(project), self._keys.subpaths(key)]
+        # Same id on every attempt: only an applied attempt records it.
+        head: list[str | int] = [uuid.uuid4().hex, key.session_id, key.subpath or ""]
+        folds = key.is_main and self.offers_summaries
+        with self._backend.errors():
+            for attempt in range(MAX_ATTEMPTS):
+                if folds:
+                    tail = await self._fold_snapshot(client, key, batch)
+                    if tail is None:
+                        return
+                else:
+                    tail = ["dedupe", "", "", *_entry_args(batch, set())]
+                result = await self._backend.append_script(keys, [*head, now_ms(), *tail])
+                if result != _CONFLICT:
+                    return
+                # Jittered, growing pause so racing writers stop colliding.
+                await anyio.sleep(random.uniform(0, min(0.05, 0.0005 * 2 ** min(attempt, 10))))
+        raise ConflictError(
+            f"redis: append to {key.as_dict()} lost {MAX_ATTEMPTS} compare-and-set rounds "
+            "to concurrent writers"
+        )
+
+    async def _fold_snapshot(
+        self, client: Redis, key: SessionKey, batch: Sequence[EncodedEntry]
+    ) -> list[str] | None:
+        """The script's ``cas`` arguments after folding the entries not stored yet.
+
+        None when every entry is stored already. The two reads need not be one
+        snapshot: the script re-checks both values before it writes anything.
+        """
+        uuids = [item.uuid for item in batch if item.uuid is not None]
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.hget(self._keys.project(key.project_key).summaries, key.session_id)
+            if uuids:
+                pipe.smismember(self._keys.transcript(key).uuids, uuids)
+            previous, *known = await pipe.execute()
+        stored = {item for item, hit in zip(uuids, known[0] if known else [], strict=True) if hit}
+        fresh = [item for item in batch if item.uuid not in stored]
+        if not fresh:
+            return None
+        previous_text = "" if previous is None else _text(previous)
+        summary = self.fold_summary(key, _split_summary(previous_text) if previous else None, fresh)
+        return ["cas", previous_text, summary or "", *_entry_args(batch, stored)]
+
+    # -- reads -----------------------------------------------------------------------
+
+    async def _read(self, key: SessionKey, after: int, limit: int) -> list[tuple[int, str]]:
+        client = await self._client()
+        with self._backend.errors():
+            texts = await client.lrange(self._keys.transcript(key).log, after, after + limit - 1)
+        return [(after + i, _text(text)) for i, text in enumerate(texts, start=1)]
+
+    async def _read_tail(self, key: SessionKey, count: int) -> list[tuple[int, str]]:
+        client = await self._client()
+        log = self._keys.transcript(key).log
+        with self._backend.errors():
+            # MULTI/EXEC: the length and the slice come from the same moment.
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.llen(log)
+                pipe.lrange(log, -count, -1)
+                length, texts = await pipe.execute()
+        first = int(length) - len(texts) + 1
+        return [(first + i, _text(text)) for i, text in enumerate(texts)]
+
+    async def _count(self, key: SessionKey) -> int:
+        client = await self._client()
+        with self._backend.errors():
+            return int(await client.llen(self._keys.transcript(key).log))
+
+    async def _sessions(
+        self, project_key: str, after: str | None, limit: int | None
+    ) -> list[SessionListing]:
+        client = await self._client()
+        project = self._keys.project(project_key)
+        with self._backend.errors():
+            if after is None and limit is None:
+                mtimes = await client.hgetall(project.mtimes)
+                return sorted(
+                    (SessionListing(_text(sid), int(m)) for sid, m in mtimes.items()),
+                    key=lambda listing: listing.session_id,
+                )
+            start = "-" if after is None else f"({after}"
+            page = await client.zrange(
+                project.sessions, start, "+", bylex=True, offset=0 if limit else None, num=limit
+            )
+            ids = [_text(session_id) for session_id in page]
+            if not ids:
+                return []
+            values = await client.hmget(project.mtimes, ids)
+        # A session deleted between the two reads has no mtime any more: leave it out.
+        return [
+            SessionListing(sid, int(m)) for sid, m in zip(ids, values, strict=True) if m is not None
+        ]
+
+    async def _summaries(self, project_key: str) -> list[SessionSummary]:
+        client = await self._client()
+        with self._backend.errors():
+            stored = await client.hgetall(self._keys.project(project_key).summaries)
+        summaries = []
+        for session_id, value in stored.items():
+            mtime, data = _split_summary(_text(value))
+            summaries.append(SessionSummary(_text(session_id), mtime, json.loads(data)))
+        return summaries
+
+    async def _subkeys(self, key: SessionKey) -> list[str]:
+        client = await self._client()
+        with self._backend.errors():
+            members = await client.smembers(self._keys.subpaths(key))
+        return sorted(_text(member) for member in members)
+
+    # -- delete ----------------------------------------------------------------------
+
+    async def _delete(self, key: SessionKey) -> None:
+        client = await self._client()
+        with self._backend.errors():
+            if not key.is_main:
+                await self._delete_subkey(client, key)
+                return
+            for _ in range(MAX_ATTEMPTS):
+                if await self._try_delete_session(client, key):
+                    return
+                await anyio.sleep(random.uniform(0, 0.005))
+        raise ConflictError(f"redis: delete of {key.as_dict()} kept losing to concurrent writers")
+
+    async def _delete_subkey(self, client: Redis, key: SessionKey) -> None:
+        assert key.subpath is not None
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.delete(*attrs.astuple(self._keys.transcript(key)))
+            pipe.srem(self._keys.subpaths(key), key.subpath)
+            await pipe.execute()
+
+    async def _try_delete_session(self, client: Redis, key: SessionKey) -> bool:
+        """Delete a session and all its subkeys; False if a subkey appeared meanwhile."""
+        subpaths_key = self._keys.subpaths(key)
+        project = self._keys.project(key.project_key)
+        async with client.pipeline(transaction=True) as pipe:
+            try:
+                # A subkey append adds to this set, so EXEC fails rather than leave it behind.
+                await pipe.watch(subpaths_key)
+                subpaths = await pipe.smembers(subpaths_key)
+                doomed = [subpaths_key]
+                for subpath in [None, *map(_text, subpaths)]:
+                    subkey = SessionKey(key.project_key, key.session_id, subpath)
+                    doomed += attrs.astuple(self._keys.transcript(subkey))
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.delete(*doomed)
+                pipe.zrem(project.sessions, key.session_id)
+                pipe.hdel(project.mtimes, key.session_id)
+                pipe.hdel(project.summaries, key.session_id)
+                await pipe.execute()
+            except redis.exceptions.WatchError as exc:
+                if isinstance(exc.__context__, _CONNECTION_ERRORS):
+                    raise exc.__context__ from exc
+                return False
+        return True
+
+
+def _entry_args(batch: Sequence[EncodedEntry], stored: set[str]) -> list[str]:
+    args = []
+    for item in batch:
+        known = item.uuid in stored
+        # A stored entry's text is not needed by the script.
+        args += [item.uuid or "", "1" if known else "0", "" if known else item.text]
+    return args
+
+
+def _split_summary(value: str) -> tuple[int, str]:
+    mtime, _, data = value.partition(":")
+    return int(mtime), data
