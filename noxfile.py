@@ -57,9 +57,7 @@ def lint(session: nox.Session) -> None:
 def typing(session: nox.Session) -> None:
     """Type-check every package with mypy --strict."""
     plugins = [arg for name in PLUGINS for arg in ("-e", f"plugins/kode-{name}")]
-    session.install(
-        "-e", ".", *plugins, *nox.project.dependency_groups(PYPROJECT, "typing"), "nox"
-    )
+    session.install("-e", ".", *plugins, *nox.project.dependency_groups(PYPROJECT, "typing"), "nox")
     session.run("mypy", "--strict")
 
 

@@ -24,10 +24,13 @@ async def main(data_dir: Path) -> None:
         # Per request: a wire descriptor names the kind and wire-safe options only.
         store = stores.build({"kind": "sqlite", "options": {"namespace": "tenant_a"}})
         key = {"project_key": "demo", "session_id": "s-1"}
-        await store.append(key, [
-            {"type": "user", "uuid": "u-1", "message": "hello"},
-            {"type": "assistant", "uuid": "a-1", "message": "hi! how can I help?"},
-        ])
+        await store.append(
+            key,
+            [
+                {"type": "user", "uuid": "u-1", "message": "hello"},
+                {"type": "assistant", "uuid": "a-1", "message": "hi! how can I help?"},
+            ],
+        )
         # A retried batch is idempotent by uuid.
         await store.append(key, [{"type": "assistant", "uuid": "a-1", "message": "hi!"}])
         print("transcript:", await store.load(key))
