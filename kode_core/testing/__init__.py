@@ -5,6 +5,13 @@ A backend runs the session-store contract by subclassing
 """
 
 from ._factory import StoreFactory, unique_namespace
+from ._readme import readme_example, run_readme_example
 from ._session_store_suite import SessionStoreConformance
 
-__all__ = ["SessionStoreConformance", "StoreFactory", "unique_namespace"]
+__all__ = [
+    "SessionStoreConformance",
+    "StoreFactory",
+    "readme_example",
+    "run_readme_example",
+    "unique_namespace",
+]

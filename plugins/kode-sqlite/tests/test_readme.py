@@ -1,0 +1,30 @@
+"""The README examples run as printed, on a real SQLite file."""
+
+from pathlib import Path
+
+from kode_core.testing import run_readme_example
+
+PLUGIN_README = Path(__file__).parents[1] / "README.md"
+PROJECT_README = Path(__file__).parents[3] / "README.md"
+
+
+def test_the_readme_example_stores_a_session_the_sdk_reads_back(tmp_path: Path) -> None:
+    database = tmp_path / "agents.db"
+    printed = run_readme_example(
+        PLUGIN_README, cwd=tmp_path, env={"KODE_SQLITE_PATH": str(database)}
+    )
+    assert printed.splitlines() == [
+        "first prompt: What is kode?",
+        "user -> What is kode?",
+        "assistant -> Persistence for agents.",
+        "entries: 2 first page: 2",
+    ]
+    assert database.exists()
+
+
+def test_the_project_quickstart_runs_on_the_embedded_default(tmp_path: Path) -> None:
+    printed = run_readme_example(
+        PROJECT_README, cwd=tmp_path, heading="## Quickstart: builder maps"
+    )
+    assert printed.splitlines() == ["[{'type': 'user', 'uuid': 'u-1', 'message': 'hello'}]"]
+    assert (tmp_path / "kode.db").exists()
