@@ -5,22 +5,23 @@ import pytest
 
 import kode_core
 import kode_core.testing
+from kode_core.testing import check_exports
 
 
 @pytest.mark.parametrize("module", [kode_core, kode_core.testing])
-def test_all_is_sorted_unique_and_resolvable(module: types.ModuleType) -> None:
-    assert list(module.__all__) == sorted(set(module.__all__))
-    for name in module.__all__:
-        assert hasattr(module, name), name
+def test_every_public_name_is_exported_once_sorted_and_resolvable(
+    module: types.ModuleType,
+) -> None:
+    check_exports(module)
 
 
-def test_every_public_name_is_exported_once() -> None:
-    public = {
-        name
-        for name, value in vars(kode_core).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
-    }
-    assert public == set(kode_core.__all__) - {"__version__"}
+def test_a_public_name_missing_from_all_is_caught() -> None:
+    module = types.ModuleType("fake")
+    module.__all__ = ["a"]  # type: ignore[attr-defined]
+    module.a = 1  # type: ignore[attr-defined]
+    module.b = 2  # type: ignore[attr-defined]
+    with pytest.raises(AssertionError, match=r"\['b'\]"):
+        check_exports(module)
 
 
 def test_hookimpl_is_the_kode_marker() -> None:

@@ -5,12 +5,15 @@ A backend runs the session-store contract by subclassing
 """
 
 from ._factory import StoreFactory, unique_namespace
+from ._package_checks import check_exports, check_plugin
 from ._readme import readme_example, run_readme_example
 from ._session_store_suite import SessionStoreConformance
 
 __all__ = [
     "SessionStoreConformance",
     "StoreFactory",
+    "check_exports",
+    "check_plugin",
     "readme_example",
     "run_readme_example",
     "unique_namespace",

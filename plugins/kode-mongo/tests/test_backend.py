@@ -13,7 +13,6 @@ import anyio
 import pytest
 from pymongo import AsyncMongoClient
 
-import kode_mongo
 from kode_core import (
     BackendError,
     BackendUnavailableError,
@@ -22,13 +21,11 @@ from kode_core import (
     SchemaVersionError,
     ServerOnlyOptionError,
     SessionKey,
-    load_registry,
 )
 from kode_core.testing import StoreFactory, unique_namespace
 from kode_core.testing._servers import TestServer
 from kode_mongo import MongoOptions, MongoSessionStore
 from kode_mongo._backend import mongo_address
-from kode_mongo._plugin import kode_register_backends
 from kode_mongo._schema import SCHEMA_VERSION, key_id
 
 pytestmark = pytest.mark.anyio
@@ -55,19 +52,6 @@ def closed_port() -> int:
 
 
 # -- the package and its options ---------------------------------------------------
-
-
-def test_every_public_name_is_exported_once_and_sorted() -> None:
-    assert kode_mongo.__all__ == sorted(set(kode_mongo.__all__))
-    for name in kode_mongo.__all__:
-        assert getattr(kode_mongo, name) is not None
-
-
-def test_the_plugin_registers_the_mongo_kind_with_sessions() -> None:
-    info = load_registry([kode_mongo._plugin], autoload=False).get("mongo")
-    assert info.options is MongoOptions
-    assert info.services == {"sessions"}
-    assert kode_register_backends is kode_mongo._plugin.kode_register_backends
 
 
 @pytest.mark.parametrize(

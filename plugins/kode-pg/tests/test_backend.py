@@ -13,7 +13,6 @@ import anyio
 import psycopg
 import pytest
 
-import kode_core
 import kode_pg
 from kode_core import (
     BackendError,
@@ -68,22 +67,6 @@ def dedicated_server() -> Iterator[TestServer]:
 
 
 # -- package and options --------------------------------------------------------------
-
-
-def test_public_names_are_exported_once_and_sorted() -> None:
-    assert kode_pg.__all__ == sorted(kode_pg.__all__)
-    assert len(set(kode_pg.__all__)) == len(kode_pg.__all__)
-    for name in kode_pg.__all__:
-        assert getattr(kode_pg, name) is not None
-
-
-def test_the_plugin_registers_kind_pg_with_sessions() -> None:
-    from kode_pg import _plugin
-
-    info = kode_core.load_registry([_plugin], autoload=False).get("pg")
-    assert info.options is PgOptions
-    assert info.factory is kode_pg.PgBackend
-    assert info.services == frozenset({"sessions"})
 
 
 @pytest.mark.parametrize(

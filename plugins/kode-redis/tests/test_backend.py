@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import socket
 import time
@@ -60,23 +59,6 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-# -- exports and registration --------------------------------------------------------
-
-
-def test_the_package_exports_each_public_name_once() -> None:
-    assert kode_redis.__all__ == sorted(kode_redis.__all__)
-    assert len(set(kode_redis.__all__)) == len(kode_redis.__all__)
-    for name in kode_redis.__all__:
-        assert getattr(kode_redis, name) is not None
-
-
-def test_the_plugin_registers_the_redis_kind_with_sessions() -> None:
-    info = kode_core.load_registry([importlib.import_module(PLUGINS[0])], autoload=False)
-    backend = info.get("redis")
-    assert backend.options is RedisOptions
-    assert backend.services == frozenset({"sessions"})
 
 
 # -- options and the wire policy ---------------------------------------------------------

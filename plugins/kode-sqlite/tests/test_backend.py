@@ -15,7 +15,6 @@ from typing import Any
 import anyio
 import pytest
 
-import kode_sqlite
 from kode_core import (
     BackendError,
     BackendUnavailableError,
@@ -376,14 +375,3 @@ async def test_deleting_a_main_key_removes_every_row_of_the_session(tmp_path: Pa
         entries = conn.execute("SELECT count(*) FROM tenant_a__session_entries").fetchall()
     assert keys == [("other",)]
     assert entries == [(1,)]
-
-
-def test_the_package_exports_its_public_names_once() -> None:
-    assert sorted(kode_sqlite.__all__) == kode_sqlite.__all__
-    assert kode_sqlite.__all__ == [
-        "SqliteBackend",
-        "SqliteOptions",
-        "SqliteSessionStore",
-        "__version__",
-    ]
-    assert kode_sqlite.__version__ == "0.1.0"

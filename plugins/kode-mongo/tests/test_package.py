@@ -1,0 +1,14 @@
+"""kode-mongo as a distribution: what it exports and what its entry point registers."""
+
+import kode_mongo
+from kode_core.testing import check_exports, check_plugin
+
+
+def test_the_package_exports_each_public_name_once() -> None:
+    check_exports(kode_mongo)
+
+
+def test_the_entry_point_registers_the_mongo_kind() -> None:
+    check_plugin(
+        "kode-mongo", "mongo", backend=kode_mongo.MongoBackend, options=kode_mongo.MongoOptions
+    )
