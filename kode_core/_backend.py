@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable, Hashable
-from types import TracebackType
 from typing import Generic, TypeVar
 
 import anyio
+import anyio.abc
 
 from ._options import BackendOptions
 from ._session_store import SessionStore
@@ -15,7 +15,7 @@ from ._session_store import SessionStore
 _K = TypeVar("_K", bound=Hashable)
 
 
-class Backend(abc.ABC):
+class Backend(anyio.abc.AsyncResource):
     """One client or pool for one server-side configuration.
 
     Constructing a backend does no I/O: it connects on first use, so a builder
@@ -35,17 +35,6 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def aclose(self) -> None:
         """Close the client or pool. Idempotent."""
-
-    async def __aenter__(self) -> Backend:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class OncePerKey(Generic[_K]):

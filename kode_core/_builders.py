@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import Any, Generic, TypeVar
+
+import anyio.abc
 
 from ._backend import Backend
 from ._errors import ConfigurationError, UnknownKindError
@@ -16,7 +17,7 @@ _S = TypeVar("_S")
 _DESCRIPTOR_FIELDS = frozenset({"kind", "options"})
 
 
-class BuilderMap(Generic[_S]):
+class BuilderMap(anyio.abc.AsyncResource, Generic[_S]):
     """``kind -> builder`` made from server-side defaults; :meth:`build` serves a descriptor.
 
     Builds whose server-only options are identical share one backend (one client
@@ -100,17 +101,6 @@ class BuilderMap(Generic[_S]):
         backends, self._backends = list(self._backends.values()), {}
         for backend in backends:
             await backend.aclose()
-
-    async def __aenter__(self) -> BuilderMap[_S]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return f"<BuilderMap {self._service} kinds={list(self.kinds)}>"
