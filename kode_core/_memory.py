@@ -65,6 +65,9 @@ class MemorySessionStore(SessionStore):
     def __repr__(self) -> str:
         return f"<MemorySessionStore namespace={self.namespace!r}>"
 
+    async def _migrate(self) -> None:
+        pass  # nothing is stored beyond this process, so there is no schema to keep
+
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
         transcript = self._data.get(key) or _Transcript()
         fresh = [item for item in batch if item.uuid is None or item.uuid not in transcript.uuids]

@@ -126,6 +126,18 @@ class SessionStore(abc.ABC):
 
     # -- kode's additions -------------------------------------------------------
 
+    async def migrate(self) -> None:
+        """Create or upgrade this store's storage now and record its schema version.
+
+        What ``auto_migrate`` does on first use, done on purpose and whatever that
+        option says: a deploy pipeline calls it, and the application then runs with
+        ``auto_migrate=False``. Idempotent, and safe from several processes at once.
+        Raises :class:`~kode_core.SchemaVersionError` if the stored schema is newer
+        than this code, :class:`~kode_core.BackendUnavailableError` if the engine
+        cannot be reached.
+        """
+        await self._migrate()
+
     async def load_page(
         self, key: Mapping[str, Any], *, after: int = 0, limit: int = DEFAULT_PAGE_SIZE
     ) -> EntryPage:
@@ -202,6 +214,11 @@ class SessionStore(abc.ABC):
         return SessionKey.parse({"project_key": project_key, "session_id": "-"}).project_key
 
     # -- what a backend implements -----------------------------------------------
+
+    @abc.abstractmethod
+    async def _migrate(self) -> None:
+        """Bring this namespace's storage to the current schema version (even if
+        ``auto_migrate`` is off); a no-op when it is current."""
 
     @abc.abstractmethod
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:

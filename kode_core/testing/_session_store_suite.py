@@ -25,7 +25,7 @@ import anyio.to_process
 import pytest
 
 from .._builders import BuilderMap
-from .._errors import InvalidEntryError, InvalidKeyError
+from .._errors import InvalidEntryError, InvalidKeyError, SchemaVersionError
 from .._session_store import SessionStore
 from ._factory import (
     StoreFactory,
@@ -96,6 +96,8 @@ class SessionStoreConformance:
     long_session_entries: ClassVar[int] = 20_000
     #: Number of sessions in the many-sessions listing test.
     many_sessions: ClassVar[int] = 2_000
+    #: The backend records a schema version in its engine (False for in-process engines).
+    versioned_storage: ClassVar[bool] = True
     #: Test name -> reason, for known deviations of a backend (strict xfail).
     expected_failures: ClassVar[dict[str, str]] = {}
 
@@ -380,6 +382,25 @@ class SessionStoreConformance:
         assert await one.load(KEY) == [{"type": "t", "uuid": "u"}]
         await two.delete(KEY)
         assert await one.count_entries(SUB) == 1
+
+    # -- schema -------------------------------------------------------------------------
+
+    async def test_migrate_prepares_a_namespace_for_stores_that_may_not(
+        self, store_factory: StoreFactory
+    ) -> None:
+        descriptor = store_factory.descriptor(unique_namespace())
+        if self.versioned_storage:
+            async with store_factory.open(auto_migrate=False) as app:
+                with pytest.raises(SchemaVersionError):
+                    await app.build(descriptor).count_entries(KEY)
+        async with store_factory.open(auto_migrate=False) as pipeline:
+            deployer = pipeline.build(descriptor)
+            await deployer.migrate()
+            await deployer.migrate()  # idempotent
+        async with store_factory.open(auto_migrate=False) as app:
+            store = app.build(descriptor)
+            await store.append(KEY, [{"type": "t", "uuid": "u"}])
+            assert await store.load(KEY) == [{"type": "t", "uuid": "u"}]
 
     # -- size ---------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import bson.errors
 import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConfigurationError as DriverConfigurationError
 from pymongo.errors import (
     ConnectionFailure,
@@ -112,18 +113,13 @@ class MongoBackend(Backend):
         Driver errors raised while they are in use are translated into kode errors.
         """
         with map_exceptions(self._errors):
-            db = self._ready_client()[database]
-            await self._schemas_ready.run(
-                (database, namespace),
-                functools.partial(
-                    ensure_schema,
-                    db,
-                    namespace,
-                    auto_migrate=self._options.auto_migrate,
-                    where=f"{database}.{namespace}.kode_meta at {self._address}",
-                ),
-            )
+            db = await self._ready_database(database, namespace, self._options.auto_migrate)
             yield Collections.of(db, namespace)
+
+    async def migrate(self, database: str, namespace: str) -> None:
+        """Create or upgrade the namespace's indexes now, even with ``auto_migrate`` off."""
+        with map_exceptions(self._errors):
+            await self._ready_database(database, namespace, True)
 
     async def transaction(self, callback: Callable[[AsyncClientSession], Awaitable[_T]]) -> _T:
         """Run ``callback`` in a transaction, again after write conflicts, then commit.
@@ -167,6 +163,22 @@ class MongoBackend(Backend):
                 return result
 
     # -- the lazily created client -------------------------------------------------
+
+    async def _ready_database(
+        self, database: str, namespace: str, auto_migrate: bool
+    ) -> AsyncDatabase[Document]:
+        db = self._ready_client()[database]
+        await self._schemas_ready.run(
+            (database, namespace),
+            functools.partial(
+                ensure_schema,
+                db,
+                namespace,
+                auto_migrate=auto_migrate,
+                where=f"{database}.{namespace}.kode_meta at {self._address}",
+            ),
+        )
+        return db
 
     def _ready_client(self) -> AsyncMongoClient[Document]:
         # Creating the client does no I/O and does not await, so no lock is needed:

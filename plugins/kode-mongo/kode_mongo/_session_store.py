@@ -64,6 +64,9 @@ class MongoSessionStore(SessionStore):
 
     # -- writes -----------------------------------------------------------------------
 
+    async def _migrate(self) -> None:
+        await self._backend.migrate(self._database, self.namespace)
+
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
         async with self._collections() as cols:
             await self._backend.transaction(functools.partial(self._append_in, cols, key, batch))

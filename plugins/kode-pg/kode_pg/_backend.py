@@ -97,6 +97,14 @@ class PgBackend(Backend):
             async with self._checkout(pool) as conn:
                 yield conn
 
+    async def migrate(self, namespace: str) -> None:
+        """Create or upgrade ``namespace``'s schema now, even with ``auto_migrate`` off."""
+        with map_exceptions(self._errors):
+            pool = await self._ready_pool()
+            await self._schemas_ready.run(
+                namespace, functools.partial(self._ensure_schema, pool, namespace, True)
+            )
+
     # -- lazily opened pool and schemas ---------------------------------------------
 
     @asynccontextmanager
@@ -176,12 +184,14 @@ class PgBackend(Backend):
             sql.SQL("SET statement_timeout = {}").format(sql.Literal(max(timeout_ms, 1)))
         )
 
-    async def _ensure_schema(self, pool: Pool, namespace: str) -> None:
+    async def _ensure_schema(
+        self, pool: Pool, namespace: str, auto_migrate: bool | None = None
+    ) -> None:
         async with self._checkout(pool) as conn:
             await ensure_schema(
                 conn,
                 namespace,
-                auto_migrate=self._options.auto_migrate,
+                auto_migrate=self._options.auto_migrate if auto_migrate is None else auto_migrate,
                 where=f'schema "{schema_name(namespace)}" at {self._address}',
             )
 

@@ -146,6 +146,9 @@ class PgSessionStore(SessionStore):
     def __repr__(self) -> str:
         return f"<PgSessionStore namespace={self.namespace!r} at {self._backend.address}>"
 
+    async def _migrate(self) -> None:
+        await self._backend.migrate(self.namespace)
+
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
         params = _key_params(key)
         uuids = [item.uuid for item in batch]

@@ -52,8 +52,11 @@ class RedisBackend(kode_core.Backend):
             raise TypeError(f"expected RedisOptions, got {type(options).__name__}")
         return RedisSessionStore(self, options)
 
-    async def client(self, namespace: str) -> Redis:
-        """The shared client, once ``namespace``'s layout version has been checked."""
+    async def client(self, namespace: str, *, auto_migrate: bool | None = None) -> Redis:
+        """The shared client, once ``namespace``'s layout version has been checked.
+
+        ``auto_migrate`` overrides the option of that name (:meth:`migrate` sets it).
+        """
         if self._closed:
             raise BackendError("redis", "this backend is closed")
         if self._client is None:
@@ -63,12 +66,18 @@ class RedisBackend(kode_core.Backend):
         client = self._client
         layout = KeyLayout(namespace)
 
+        allowed = self._options.auto_migrate if auto_migrate is None else auto_migrate
+
         async def ensure() -> None:
-            await ensure_schema(client, layout, auto_migrate=self._options.auto_migrate)
+            await ensure_schema(client, layout, auto_migrate=allowed)
 
         with self.errors():
             await self._schemas.run(namespace, ensure)
         return client
+
+    async def migrate(self, namespace: str) -> None:
+        """Record ``namespace``'s layout version now, even with ``auto_migrate`` off."""
+        await self.client(namespace, auto_migrate=True)
 
     async def append_script(self, keys: list[str], args: list[str | int]) -> int:
         """Run the append script (``EVALSHA``, loading it again after a server restart)."""

@@ -106,6 +106,9 @@ class RedisSessionStore(kode_core.SessionStore):
     async def _client(self) -> Redis:
         return await self._backend.client(self.namespace)
 
+    async def _migrate(self) -> None:
+        await self._backend.migrate(self.namespace)
+
     # -- append ----------------------------------------------------------------------
 
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:

@@ -126,6 +126,10 @@ class _ConnectionPool:
         await anyio.to_thread.run_sync(_close_all, idle)
 
 
+def _create_file(path: str) -> None:
+    sqlite3.connect(path).close()  # creates an empty database if there is none
+
+
 def _close_all(connections: list[sqlite3.Connection]) -> None:
     for conn in connections:
         conn.close()
@@ -189,14 +193,23 @@ class SqliteBackend(Backend):
                 work, wait=self._options.busy_timeout, on_wait_timeout=self._no_free_connection
             )
 
-    async def _ensure_schema(self, namespace: str) -> None:
+    async def migrate(self, namespace: str) -> None:
+        """Create or upgrade ``namespace``'s tables now, even with ``auto_migrate`` off."""
+        if not self._options.auto_migrate:
+            # Connections refuse to create a missing file then; a migration may.
+            with map_exceptions({sqlite3.Error: self._translate}):
+                await anyio.to_thread.run_sync(_create_file, self._path)
+        await self._ensure_schema(namespace, auto_migrate=True)
+
+    async def _ensure_schema(self, namespace: str, *, auto_migrate: bool | None = None) -> None:
+        allowed = self._options.auto_migrate if auto_migrate is None else auto_migrate
+
         async def step() -> None:
-            await self._run(self._writer, partial(self._migrate, namespace))
+            await self._run(self._writer, partial(self._migrate, namespace, allowed))
 
         await self._schemas.run(namespace, step)
 
-    def _migrate(self, namespace: str, conn: sqlite3.Connection) -> None:
-        auto_migrate = self._options.auto_migrate
+    def _migrate(self, namespace: str, auto_migrate: bool, conn: sqlite3.Connection) -> None:
         where = f"{self._path} (namespace {namespace!r})"
         found = recorded_version(conn, namespace)
         if found == SCHEMA_VERSION:

@@ -106,6 +106,9 @@ class SqliteSessionStore(SessionStore):
     def __repr__(self) -> str:
         return f"<SqliteSessionStore path={self._backend.path!r} namespace={self.namespace!r}>"
 
+    async def _migrate(self) -> None:
+        await self._backend.migrate(self.namespace)
+
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
         def work(conn: sqlite3.Connection) -> None:
             self._append_locked(conn, key, batch)

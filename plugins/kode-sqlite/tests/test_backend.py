@@ -299,6 +299,15 @@ async def test_without_auto_migrate_a_missing_file_is_refused_and_not_created(
     assert not path.exists()
 
 
+async def test_migrate_creates_a_missing_file_even_without_auto_migrate(tmp_path: Path) -> None:
+    path = tmp_path / "kode.db"
+    async with factory(path, auto_migrate=False).open() as stores:
+        store = build(stores, "deployed")
+        await store.migrate()
+        await store.append(KEY, [{"type": "t"}])
+    assert "deployed__session_entries" in tables_of(path)
+
+
 async def test_backends_migrating_one_namespace_at_once_both_succeed(tmp_path: Path) -> None:
     path = tmp_path / "kode.db"
     async with factory(path).open() as one, factory(path, busy_timeout=29).open() as two:
