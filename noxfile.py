@@ -66,3 +66,11 @@ def demo(session: nox.Session) -> None:
     """Run the demo on the embedded default (SQLite)."""
     session.install("-e", ".", "-e", "plugins/kode-sqlite")
     session.run("python", "examples/quickstart.py", *session.posargs)
+
+
+@nox.session(python=None, default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmark the session stores against the raw drivers, on servers started locally."""
+    plugins = [arg for name in PLUGINS for arg in ("-e", f"plugins/kode-{name}")]
+    session.install("-e", ".", *plugins, *TEST_DEPS)
+    session.run("python", "benchmarks/session_store.py", *session.posargs)
