@@ -120,7 +120,7 @@ class SessionStore(abc.ABC):
         await self._delete(SessionKey.parse(key))
 
     async def list_subkeys(self, key: Mapping[str, Any]) -> list[str]:
-        """The subpaths written under a session, never the main transcript."""
+        """The subpaths written under a session in code point order, never the main transcript."""
         session_key = SessionKey.parse(key, allow_subpath=False)
         return await self._subkeys(session_key)
 

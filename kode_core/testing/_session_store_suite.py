@@ -340,6 +340,29 @@ class SessionStoreConformance:
             after = page.next_after
         assert listed == ids
 
+    async def test_listings_follow_code_point_order_whatever_the_ids_hold(
+        self, store: SessionStore
+    ) -> None:
+        # Case, digits, punctuation that range syntaxes treat specially, and characters
+        # beyond the BMP, whose UTF-16 order differs from their code point order.
+        ids = ["B", "a", "Z", "é", "_x", "10", "9", "+", "-", "(a", "[b", "a(", "z\u0001"]
+        ids += ["\U0001f680", "\uffff"]
+        for session_id in ids:
+            await store.append({"project_key": "p", "session_id": session_id}, [{"type": "t"}])
+            subkey = {"project_key": "p", "session_id": "a", "subpath": f"sub/{session_id}"}
+            await store.append(subkey, [{"type": "t"}])
+        listed, after = [], None
+        while True:
+            page = await store.list_sessions_page("p", after=after, limit=4)
+            listed += [s.session_id for s in page.sessions]
+            if page.next_after is None:
+                break
+            after = page.next_after
+        assert listed == sorted(ids)
+        assert sorted(s["session_id"] for s in await store.list_sessions("p")) == sorted(ids)
+        subkeys = await store.list_subkeys({"project_key": "p", "session_id": "a"})
+        assert subkeys == sorted(f"sub/{i}" for i in ids)
+
     async def test_mtime_is_epoch_ms_and_moves_forward(self, store: SessionStore) -> None:
         await store.append(KEY, [{"type": "t"}])
         [first] = await store.list_sessions("proj")

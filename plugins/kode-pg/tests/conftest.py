@@ -9,6 +9,7 @@ os.environ["KODE_DISABLE_PLUGIN_AUTOLOAD"] = "1"
 
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
 from kode_core.testing._servers import TestServer, postgres_server
@@ -29,4 +30,14 @@ def pg_server() -> Iterator[TestServer]:
 
 @pytest.fixture(scope="session")
 def pg_url(pg_server: TestServer) -> str:
-    return pg_server.url
+    """A database whose collation is not code point order (ICU ``en-US``).
+
+    Every test runs in it, so listings that rely on the database's collation would
+    come out in the wrong order.
+    """
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE DATABASE kode_en_us TEMPLATE template0 ENCODING 'UTF8'"
+            " LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'"
+        )
+    return pg_server.url.rsplit("/", 1)[0] + "/kode_en_us"

@@ -344,23 +344,6 @@ async def test_a_batch_of_only_stored_uuids_changes_nothing(pg_url: str) -> None
         assert [stored.position for stored in page.entries] == [1]
 
 
-async def test_listings_are_in_code_point_order_whatever_the_locale(pg_url: str) -> None:
-    ids = ["B", "a", "Z", "é", "_x", "10", "9"]
-    async with factory(pg_url).open() as stores:
-        store = stores.build({"kind": "pg", "options": {"namespace": unique_namespace()}})
-        for session_id in ids:
-            await store.append({"project_key": "p", "session_id": session_id}, [{"type": "t"}])
-            await store.append(
-                {"project_key": "p", "session_id": "a", "subpath": f"sub/{session_id}"},
-                [{"type": "t"}],
-            )
-        page = await store.list_sessions_page("p", limit=100)
-        assert [s.session_id for s in page.sessions] == sorted(ids)
-        assert await store.list_subkeys({"project_key": "p", "session_id": "a"}) == sorted(
-            f"sub/{i}" for i in ids
-        )
-
-
 async def test_deleting_a_main_key_cascades_to_subkeys_and_their_entries(
     pg_url: str, raw: psycopg.AsyncConnection[Any]
 ) -> None:
