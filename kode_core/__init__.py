@@ -11,6 +11,7 @@ Build stores from server-side defaults and per-call wire descriptors::
 from ._backend import Backend, OncePerKey
 from ._builders import BuilderMap, session_stores
 from ._entries import decode_entry, encode_batch, encode_entry
+from ._environment import defaults_from_env
 from ._errors import (
     BackendError,
     BackendUnavailableError,
@@ -105,6 +106,7 @@ __all__ = [
     "check",
     "decode_entry",
     "default_registry",
+    "defaults_from_env",
     "encode_batch",
     "encode_entry",
     "hookimpl",
