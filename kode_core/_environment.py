@@ -58,7 +58,7 @@ def defaults_from_env(environ: Mapping[str, str] | None = None) -> dict[str, dic
     values themselves are validated when the builder map is made.
     """
     env = os.environ if environ is None else environ
-    store_type = env.get(STORE_TYPE_ENV, "sqlite").strip().lower()
+    store_type = (env.get(STORE_TYPE_ENV) or "sqlite").strip().lower()  # empty: unset
     kind = STORE_TYPES.get(store_type)
     if kind is None:
         raise ConfigurationError(

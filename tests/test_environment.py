@@ -10,6 +10,7 @@ pytestmark = pytest.mark.anyio
 
 def test_without_variables_the_embedded_default_is_chosen() -> None:
     assert defaults_from_env({}) == {"sqlite": {}}
+    assert defaults_from_env({"KODE_STORE_TYPE": ""}) == {"sqlite": {}}
 
 
 def test_the_chosen_kind_reads_its_own_variables_only() -> None:
