@@ -155,7 +155,7 @@ class SchemaVersionError(BackendError):
         if found > supported:
             hint = "upgrade this plugin"
         else:
-            hint = "run the migration (auto_migrate=True) or apply it from your deploy pipeline"
+            hint = "migrate it (`kode migrate`, `await store.migrate()` or auto_migrate=True)"
         super().__init__(
             backend,
             f"schema version {found} found in {where}, this code supports {supported}; {hint}",

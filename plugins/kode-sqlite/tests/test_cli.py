@@ -1,0 +1,56 @@
+"""The ``kode`` command on a real SQLite file, run as an operator runs it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+
+from kode_core.testing import StoreFactory
+
+PLUGINS = ("kode_sqlite._plugin",)
+
+
+def kode(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
+    # Plugins are found through their entry points, as for an operator.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KODE_")}
+    env |= {"KODE_STORE_TYPE": "sqlite", "KODE_SQLITE_PATH": str(database)}
+    return subprocess.run(
+        [sys.executable, "-m", "kode_core", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_writes_nothing_and_migrate_prepares_the_file_for_the_application(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "agents.db"
+    checked = kode("check", "--namespace", "tenant_a", database=database)
+    assert checked.returncode == 1
+    assert "needs migrating" in checked.stderr
+    assert "schema version 0" in checked.stderr
+    assert not database.exists()
+
+    migrated = kode("migrate", "--namespace", "tenant_a", database=database)
+    assert migrated.returncode == 0, migrated.stderr
+    assert kode("check", "--namespace", "tenant_a", database=database).returncode == 0
+
+    async def the_application_runs_without_migrations() -> None:
+        factory = StoreFactory("sqlite", {"path": str(database), "auto_migrate": False}, PLUGINS)
+        async with factory.open() as stores:
+            store = stores.build(factory.descriptor("tenant_a"))
+            await store.append({"project_key": "p", "session_id": "s"}, [{"type": "t"}])
+            assert await store.count_entries({"project_key": "p", "session_id": "s"}) == 1
+
+    anyio.run(the_application_runs_without_migrations)
+
+
+def test_backends_lists_the_installed_sqlite_kind(tmp_path: Path) -> None:
+    listed = kode("backends", database=tmp_path / "unused.db")
+    assert listed.returncode == 0
+    assert any(line.startswith("sqlite   kode-sqlite ") for line in listed.stdout.splitlines())
