@@ -331,14 +331,7 @@ class SessionStoreConformance:
         for session_id in reversed(ids):
             await store.append({"project_key": "proj", "session_id": session_id}, [{"type": "t"}])
         await store.append({**KEY, "session_id": "s000", "subpath": "x"}, [{"type": "t"}])
-        listed, after = [], None
-        while True:
-            page = await store.list_sessions_page("proj", after=after, limit=10)
-            listed += [s.session_id for s in page.sessions]
-            if page.next_after is None:
-                break
-            after = page.next_after
-        assert listed == ids
+        assert await _session_ids_page_by_page(store, "proj", limit=10) == ids
 
     async def test_listings_follow_code_point_order_whatever_the_ids_hold(
         self, store: SessionStore
@@ -351,14 +344,7 @@ class SessionStoreConformance:
             await store.append({"project_key": "p", "session_id": session_id}, [{"type": "t"}])
             subkey = {"project_key": "p", "session_id": "a", "subpath": f"sub/{session_id}"}
             await store.append(subkey, [{"type": "t"}])
-        listed, after = [], None
-        while True:
-            page = await store.list_sessions_page("p", after=after, limit=4)
-            listed += [s.session_id for s in page.sessions]
-            if page.next_after is None:
-                break
-            after = page.next_after
-        assert listed == sorted(ids)
+        assert await _session_ids_page_by_page(store, "p", limit=4) == sorted(ids)
         assert sorted(s["session_id"] for s in await store.list_sessions("p")) == sorted(ids)
         subkeys = await store.list_subkeys({"project_key": "p", "session_id": "a"})
         assert subkeys == sorted(f"sub/{i}" for i in ids)
@@ -456,6 +442,17 @@ class SessionStoreConformance:
         listed = await store.list_sessions("big")
         assert len(listed) == self.many_sessions
         assert {s["session_id"] for s in listed} == {f"s{i}" for i in range(self.many_sessions)}
+
+
+async def _session_ids_page_by_page(store: SessionStore, project_key: str, limit: int) -> list[str]:
+    listed: list[str] = []
+    after: str | None = None
+    while True:
+        page = await store.list_sessions_page(project_key, after=after, limit=limit)
+        listed += [s.session_id for s in page.sessions]
+        if page.next_after is None:
+            return listed
+        after = page.next_after
 
 
 def _assert_writers_stored_once(
