@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from kode_core.testing import user_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 LIST_KINDS = (
@@ -31,7 +32,7 @@ def test_plain_pip_install_discovers_exactly_the_installed_plugins(tmp_path: Pat
     venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", venv)
     python = venv / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KODE_")}
+    env = user_environment()
     pip = (python, "-m", "pip", "install", "--quiet", "--no-input")
 
     _run(*pip, ROOT, ROOT / "plugins" / "kode-sqlite", env=env)

@@ -6,7 +6,7 @@ A backend runs the session-store contract by subclassing
 
 from ._factory import StoreFactory, unique_namespace
 from ._package_checks import check_exports, check_plugin
-from ._readme import readme_example, run_readme_example
+from ._readme import readme_example, run_readme_example, user_environment
 from ._session_store_suite import SessionStoreConformance
 
 __all__ = [
@@ -17,4 +17,5 @@ __all__ = [
     "readme_example",
     "run_readme_example",
     "unique_namespace",
+    "user_environment",
 ]

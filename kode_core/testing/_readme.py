@@ -24,6 +24,16 @@ def readme_example(readme: Path, heading: str = "## Example") -> str:
     return found.group(1)
 
 
+def user_environment(**extra: str) -> dict[str, str]:
+    """This process's environment as a user's shell would have it, plus ``extra``.
+
+    The test-only ``KODE_*`` settings (autoload off, narrowed plugins...) are dropped,
+    so a child process discovers plugins through their entry points.
+    """
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KODE_")}
+    return {**clean, **extra}
+
+
 def run_readme_example(
     readme: Path,
     *,
@@ -39,11 +49,10 @@ def run_readme_example(
     for a user). Raises :exc:`AssertionError` with the output if the example fails.
     """
     code = readme_example(readme, heading)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("KODE_")}
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=cwd,
-        env={**clean, **(env or {})},
+        env=user_environment(**(env or {})),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -1,21 +1,19 @@
 """The ``kode`` command on a real SQLite file, run as an operator runs it."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import anyio
 
-from kode_core.testing import StoreFactory
+from kode_core.testing import StoreFactory, user_environment
 
 PLUGINS = ("kode_sqlite._plugin",)
 
 
 def kode(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
     # Plugins are found through their entry points, as for an operator.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KODE_")}
-    env |= {"KODE_STORE_TYPE": "sqlite", "KODE_SQLITE_PATH": str(database)}
+    env = user_environment(KODE_STORE_TYPE="sqlite", KODE_SQLITE_PATH=str(database))
     return subprocess.run(
         [sys.executable, "-m", "kode_core", *args],
         env=env,
