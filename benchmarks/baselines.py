@@ -1,11 +1,20 @@
 """The raw-driver baselines of benchmarks/session_store.py: the yardstick, not a rival.
 
-Each baseline does what a developer would write with the driver alone, and no more:
-one record per entry holding its JSON text, a uniqueness constraint on (session,
-uuid) so the engine drops repeated uuids, the batch written in one round trip, the
-same durability settings as kode's backend on the same server. Reads return decoded
-entries, as kode's do. None of them keeps summaries, mtimes or per-session positions,
-which kode does; that difference is part of what the ratio measures.
+Each baseline is the simplest correct driver code doing the same logical work as
+a session store (append a batch to a session, all or nothing where the engine makes
+that cheap; load a session in order; list the sessions), written the way the
+issue prescribes and no more:
+
+- memory: a plain ``dict`` of lists;
+- sqlite: ``sqlite3`` ``executemany`` in one transaction per append;
+- pg: ``psycopg`` ``executemany`` (pipelined) in one transaction per append;
+- mongo: ``pymongo`` ``insert_many`` per append;
+- redis: one pipelined ``MULTI``/``RPUSH``/``SADD``/``EXEC`` per append;
+
+and every load is one ordered read. None of them deduplicates by uuid, keeps
+positions, mtimes or summaries, which kode does: that is part of what the ratio
+measures, and the retry row shows the difference (a baseline stores a retried
+batch again).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ import functools
 import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from importlib.metadata import version
 from typing import Any, Protocol
 
@@ -24,94 +33,98 @@ import anyio.to_thread
 import attrs
 import psycopg
 import redis.asyncio
-from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from psycopg_pool import AsyncConnectionPool
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError
 from pymongo.write_concern import WriteConcern
-from redis.commands.core import AsyncScript
 
 Entry = dict[str, Any]
-Reader = Callable[[], Awaitable[list[Entry]]]
 #: Compact JSON, the text kode stores too.
 encode = functools.partial(json.dumps, separators=(",", ":"))
-_DUPLICATE_KEY = 11000
+#: As many connections as kode's pooled backends may open by default.
+POOL_SIZE = 10
 
 
-class Subject(Protocol):
-    """What the benchmark does to a store, kode's or a baseline's, for one ``session``.
-
-    ``page_reader`` finds, untimed, where the page after the first ``skip`` entries
-    starts, and returns the read that is timed.
-    """
-
-    async def append(self, session: str, batch: list[Entry]) -> None: ...
-    async def count(self, session: str) -> int: ...
-    async def page_reader(self, session: str, skip: int, limit: int) -> Reader: ...
-    async def load_tail(self, session: str, count: int) -> list[Entry]: ...
-
-
-class RawSubject(Subject, Protocol):
-    """A baseline also says which engine it ran on and with what durability."""
+class RawSubject(Protocol):
+    """What the benchmark does to a baseline; ``engine`` names the engine and settings."""
 
     engine: str
 
+    async def append(self, session: str, batch: list[Entry]) -> None: ...
+    async def load(self, session: str) -> list[Entry]: ...
+    async def list_sessions(self) -> list[str]: ...
+    async def count(self, session: str) -> int: ...
+
+
+@attrs.define
+class RawMemory:
+    """A dict of lists: what an in-process store is without kode."""
+
+    sessions: dict[str, list[Entry]] = attrs.Factory(dict)
+    engine: str = "in-process dict of lists"
+
+    async def append(self, session: str, batch: list[Entry]) -> None:
+        self.sessions.setdefault(session, []).extend(batch)
+
+    async def load(self, session: str) -> list[Entry]:
+        return list(self.sessions.get(session, []))
+
+    async def list_sessions(self) -> list[str]:
+        return sorted(self.sessions)
+
+    async def count(self, session: str) -> int:
+        return len(self.sessions.get(session, []))
+
+
+@contextlib.asynccontextmanager
+async def raw_memory(where: str) -> AsyncIterator[RawSubject]:
+    yield RawMemory()
+
 
 _SQLITE_SCHEMA = """
-CREATE TABLE entries (
-    id INTEGER PRIMARY KEY, session TEXT NOT NULL, uuid TEXT NOT NULL, body TEXT NOT NULL,
-    UNIQUE (session, uuid)
-);
+CREATE TABLE entries (id INTEGER PRIMARY KEY, session TEXT NOT NULL, body TEXT NOT NULL);
 CREATE INDEX entries_by_session ON entries (session, id);
 """
 
 
 @attrs.define
 class RawSqlite:
-    """sqlite3 in a worker thread (anyio.to_thread, as kode's backend) on a WAL file."""
+    """sqlite3 on a WAL file, in a worker thread (as kode-sqlite), one call at a time."""
 
     conn: sqlite3.Connection
     engine: str
+    # One connection, so one thread uses it at a time (kode-sqlite has one writer too).
+    limiter: anyio.CapacityLimiter = attrs.Factory(lambda: anyio.CapacityLimiter(1))
 
-    async def _query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
-        return await anyio.to_thread.run_sync(lambda: self.conn.execute(sql, params).fetchall())
+    async def _run(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
+        return await anyio.to_thread.run_sync(
+            lambda: self.conn.execute(sql, params).fetchall(), limiter=self.limiter
+        )
 
-    def _insert(self, rows: list[tuple[str, str, str]]) -> None:
+    def _insert(self, rows: list[tuple[str, str]]) -> None:
         with self.conn:  # one transaction per batch, committed on exit
-            self.conn.executemany(
-                "INSERT INTO entries (session, uuid, body) VALUES (?, ?, ?)"
-                " ON CONFLICT (session, uuid) DO NOTHING",
-                rows,
-            )
+            self.conn.executemany("INSERT INTO entries (session, body) VALUES (?, ?)", rows)
 
     async def append(self, session: str, batch: list[Entry]) -> None:
-        rows = [(session, entry["uuid"], encode(entry)) for entry in batch]
-        await anyio.to_thread.run_sync(self._insert, rows)
+        rows = [(session, encode(entry)) for entry in batch]
+        await anyio.to_thread.run_sync(self._insert, rows, limiter=self.limiter)
+
+    async def load(self, session: str) -> list[Entry]:
+        sql = "SELECT body FROM entries WHERE session = ? ORDER BY id"
+        return [json.loads(body) for (body,) in await self._run(sql, session)]
+
+    async def list_sessions(self) -> list[str]:
+        rows = await self._run("SELECT DISTINCT session FROM entries ORDER BY session")
+        return [session for (session,) in rows]
 
     async def count(self, session: str) -> int:
-        [(count,)] = await self._query("SELECT count(*) FROM entries WHERE session = ?", session)
+        [(count,)] = await self._run("SELECT count(*) FROM entries WHERE session = ?", session)
         return int(count)
-
-    async def page_reader(self, session: str, skip: int, limit: int) -> Reader:
-        after = 0
-        if skip:
-            sql = "SELECT id FROM entries WHERE session = ? ORDER BY id LIMIT 1 OFFSET ?"
-            [(after,)] = await self._query(sql, session, skip - 1)
-
-        async def read() -> list[Entry]:
-            sql = "SELECT body FROM entries WHERE session = ? AND id > ? ORDER BY id LIMIT ?"
-            return [json.loads(body) for (body,) in await self._query(sql, session, after, limit)]
-
-        return read
-
-    async def load_tail(self, session: str, count: int) -> list[Entry]:
-        sql = "SELECT body FROM entries WHERE session = ? ORDER BY id DESC LIMIT ?"
-        return [json.loads(body) for (body,) in reversed(await self._query(sql, session, count))]
 
 
 def _open_sqlite(path: str) -> RawSqlite:
     conn = sqlite3.connect(path, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode = wal")  # as kode-sqlite's default journal_mode
+    conn.execute("PRAGMA journal_mode = wal")  # kode-sqlite's default journal_mode
     conn.executescript(_SQLITE_SCHEMA)
     [(synchronous,)] = conn.execute("PRAGMA synchronous").fetchall()
     return RawSqlite(conn, f"SQLite {sqlite3.sqlite_version}, WAL, synchronous={synchronous}")
@@ -130,65 +143,53 @@ _PG_SCHEMA = (
     "CREATE SCHEMA raw_bench",
     """CREATE TABLE raw_bench.entries (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        session text NOT NULL, uuid text NOT NULL, body text NOT NULL,
-        UNIQUE (session, uuid))""",
+        session text COLLATE "C" NOT NULL, body text NOT NULL)""",
     "CREATE INDEX entries_by_session ON raw_bench.entries (session, id)",
 )
+_PG_INSERT = "INSERT INTO raw_bench.entries (session, body) VALUES (%s, %s)"
 
 
 @attrs.define
 class RawPg:
-    """psycopg async, one connection, autocommit: each append is one INSERT of an unnest."""
+    """psycopg async on a pool (no liveness check): executemany in a pipelined transaction."""
 
-    conn: psycopg.AsyncConnection[tuple[Any, ...]]
+    pool: AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]]
     engine: str = ""
 
     async def _query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
-        cursor = await self.conn.execute(sql, params)
-        return await cursor.fetchall()
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(sql, params)
+            return await cursor.fetchall()
 
     async def append(self, session: str, batch: list[Entry]) -> None:
-        # One statement is one transaction: the batch is all or nothing.
-        await self.conn.execute(
-            "INSERT INTO raw_bench.entries (session, uuid, body)"
-            " SELECT %s, u, b FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS t(u, b, n)"
-            " ORDER BY n ON CONFLICT (session, uuid) DO NOTHING",
-            (session, [entry["uuid"] for entry in batch], [encode(entry) for entry in batch]),
-        )
+        rows = [(session, encode(entry)) for entry in batch]
+        async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
+            await conn.cursor().executemany(_PG_INSERT, rows)
+
+    async def load(self, session: str) -> list[Entry]:
+        sql = "SELECT body FROM raw_bench.entries WHERE session = %s ORDER BY id"
+        return [json.loads(body) for (body,) in await self._query(sql, session)]
+
+    async def list_sessions(self) -> list[str]:
+        rows = await self._query("SELECT DISTINCT session FROM raw_bench.entries ORDER BY session")
+        return [session for (session,) in rows]
 
     async def count(self, session: str) -> int:
         sql = "SELECT count(*) FROM raw_bench.entries WHERE session = %s"
         [(count,)] = await self._query(sql, session)
         return int(count)
 
-    async def page_reader(self, session: str, skip: int, limit: int) -> Reader:
-        after = 0
-        if skip:
-            sql = (
-                "SELECT id FROM raw_bench.entries WHERE session = %s ORDER BY id OFFSET %s LIMIT 1"
-            )
-            [(after,)] = await self._query(sql, session, skip - 1)
-
-        async def read() -> list[Entry]:
-            sql = (
-                "SELECT body FROM raw_bench.entries WHERE session = %s AND id > %s"
-                " ORDER BY id LIMIT %s"
-            )
-            return [json.loads(body) for (body,) in await self._query(sql, session, after, limit)]
-
-        return read
-
-    async def load_tail(self, session: str, count: int) -> list[Entry]:
-        sql = "SELECT body FROM raw_bench.entries WHERE session = %s ORDER BY id DESC LIMIT %s"
-        return [json.loads(body) for (body,) in reversed(await self._query(sql, session, count))]
-
 
 @contextlib.asynccontextmanager
 async def raw_pg(url: str) -> AsyncIterator[RawSubject]:
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        raw = RawPg(conn)
+    pool: AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]] = AsyncConnectionPool(
+        url, kwargs={"autocommit": True}, min_size=1, max_size=POOL_SIZE, open=False
+    )
+    async with pool:
+        raw = RawPg(pool)
         for statement in _PG_SCHEMA:
-            await conn.execute(statement)
+            async with pool.connection() as conn:
+                await conn.execute(statement)
         [(server,)] = await raw._query("SHOW server_version")
         [(sync,)] = await raw._query("SHOW synchronous_commit")
         raw.engine = f"PostgreSQL {server}, synchronous_commit={sync} (server-wide)"
@@ -197,40 +198,24 @@ async def raw_pg(url: str) -> AsyncIterator[RawSubject]:
 
 @attrs.define
 class RawMongo:
-    """pymongo async: insert_many(ordered=False), a unique (s, u) index drops repeats."""
+    """pymongo async: insert_many per batch (ordered; not a transaction)."""
 
     entries: AsyncCollection[dict[str, Any]]
     engine: str = ""
 
     async def append(self, session: str, batch: list[Entry]) -> None:
-        docs = [{"s": session, "u": entry["uuid"], "j": encode(entry)} for entry in batch]
-        try:
-            await self.entries.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            if any(error["code"] != _DUPLICATE_KEY for error in exc.details["writeErrors"]):
-                raise
+        await self.entries.insert_many([{"s": session, "j": encode(entry)} for entry in batch])
+
+    async def load(self, session: str) -> list[Entry]:
+        # Client-made ObjectIds increase in insertion order: they are the read order.
+        found = self.entries.find({"s": session}, {"_id": 0, "j": 1}).sort("_id", ASCENDING)
+        return [json.loads(doc["j"]) async for doc in found]
+
+    async def list_sessions(self) -> list[str]:
+        return sorted(await self.entries.distinct("s"))
 
     async def count(self, session: str) -> int:
         return await self.entries.count_documents({"s": session})
-
-    async def page_reader(self, session: str, skip: int, limit: int) -> Reader:
-        # Client-made ObjectIds increase in insertion order: they are the read order.
-        after = ObjectId("0" * 24)
-        if skip:
-            found = self.entries.find({"s": session}, {"_id": 1}).sort("_id", ASCENDING)
-            [doc] = await found.skip(skip - 1).limit(1).to_list()
-            after = doc["_id"]
-
-        async def read() -> list[Entry]:
-            query = {"s": session, "_id": {"$gt": after}}
-            found = self.entries.find(query, {"j": 1}).sort("_id", ASCENDING).limit(limit)
-            return [json.loads(doc["j"]) async for doc in found]
-
-        return read
-
-    async def load_tail(self, session: str, count: int) -> list[Entry]:
-        found = self.entries.find({"s": session}, {"j": 1}).sort("_id", DESCENDING).limit(count)
-        return [json.loads(doc["j"]) for doc in reversed(await found.to_list())]
 
 
 @contextlib.asynccontextmanager
@@ -240,12 +225,7 @@ async def raw_mongo(url: str) -> AsyncIterator[RawSubject]:
         # The write concern of kode-mongo's transactions, so both wait for the journal.
         durable = WriteConcern("majority", j=True)
         entries = client["raw_bench"].get_collection("entries", write_concern=durable)
-        await entries.create_indexes(
-            [
-                IndexModel([("s", ASCENDING), ("u", ASCENDING)], unique=True),
-                IndexModel([("s", ASCENDING), ("_id", ASCENDING)]),
-            ]
-        )
+        await entries.create_indexes([IndexModel([("s", ASCENDING), ("_id", ASCENDING)])])
         info = await client.server_info()
         engine = f"secantusdb {version('secantusdb')} (reports MongoDB {info['version']})"
         yield RawMongo(entries, f"{engine}, writes w=majority j=true")
@@ -253,47 +233,33 @@ async def raw_mongo(url: str) -> AsyncIterator[RawSubject]:
         await client.close()
 
 
-# SADD answers 1 only for a uuid not in the set yet: those entries are pushed, in order.
-_REDIS_APPEND = """
-local fresh = {}
-for i = 1, #ARGV, 2 do
-  if redis.call('SADD', KEYS[2], ARGV[i]) == 1 then fresh[#fresh + 1] = ARGV[i + 1] end
-end
-if #fresh > 0 then redis.call('RPUSH', KEYS[1], unpack(fresh)) end
-return #fresh
-"""
-
-
 @attrs.define
 class RawRedis:
-    """redis.asyncio: one Lua script per batch (SADD check, then RPUSH), atomic in Redis."""
+    """redis.asyncio: RPUSH the batch and SADD the session, pipelined in MULTI/EXEC."""
 
     client: redis.asyncio.Redis
-    script: AsyncScript
     engine: str
+    sessions: str = "raw:sessions"
 
-    def _log(self, session: str) -> str:
-        return f"raw:bench:{session}:log"
+    @staticmethod
+    def _log(session: str) -> str:
+        return f"raw:log:{session}"
 
     async def append(self, session: str, batch: list[Entry]) -> None:
-        args = [part for entry in batch for part in (entry["uuid"], encode(entry))]
-        uuids = f"raw:bench:{session}:uuids"
-        await self.script(keys=[self._log(session), uuids], args=args)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.rpush(self._log(session), *[encode(entry) for entry in batch])
+            pipe.sadd(self.sessions, session)
+            await pipe.execute()
+
+    async def load(self, session: str) -> list[Entry]:
+        return [json.loads(text) for text in await self.client.lrange(self._log(session), 0, -1)]
+
+    async def list_sessions(self) -> list[str]:
+        members: set[str] = await self.client.smembers(self.sessions)  # type: ignore[assignment]
+        return sorted(members)
 
     async def count(self, session: str) -> int:
         return int(await self.client.llen(self._log(session)))
-
-    async def page_reader(self, session: str, skip: int, limit: int) -> Reader:
-        async def read() -> list[Entry]:
-            texts = await self.client.lrange(self._log(session), skip, skip + limit - 1)
-            return [json.loads(text) for text in texts]
-
-        return read
-
-    async def load_tail(self, session: str, count: int) -> list[Entry]:
-        return [
-            json.loads(text) for text in await self.client.lrange(self._log(session), -count, -1)
-        ]
 
 
 @contextlib.asynccontextmanager
@@ -304,14 +270,14 @@ async def raw_redis(url: str) -> AsyncIterator[RawSubject]:
         server = (await client.info("server"))["redis_version"]
         fsync = (await client.config_get("appendfsync"))["appendfsync"]
         aof = "on" if info["aof_enabled"] else "off"
-        script = client.register_script(_REDIS_APPEND)
-        yield RawRedis(client, script, f"Redis {server}, appendonly={aof} appendfsync={fsync}")
+        yield RawRedis(client, f"Redis {server}, appendonly={aof} appendfsync={fsync}")
     finally:
         await client.aclose()
 
 
 #: kind -> the baseline's opener, given the engine's URL (sqlite: a directory).
 RAW_BASELINES: dict[str, Callable[[str], contextlib.AbstractAsyncContextManager[RawSubject]]] = {
+    "memory": raw_memory,
     "sqlite": raw_sqlite,
     "pg": raw_pg,
     "mongo": raw_mongo,

@@ -1,13 +1,20 @@
-"""kode's session stores against the raw drivers doing the same work, in the same run.
+"""kode's session stores against the raw drivers doing the same work, on every engine.
 
-For each kind (sqlite, pg, mongo, redis) this starts a real server with the test
-launchers, builds a kode store through the public API, and times appends (to a fresh
-session, then to one that already holds ``--entries``), paged reads near the start and
-the end of that long session, and a tail read. A plain raw-driver baseline
-(``baselines.py``) does the same work alongside, call for call; the table gives both
-and their ratio::
+The workload (every number can be changed on the command line)::
 
-    uv run python benchmarks/session_store.py --kinds sqlite,pg
+    1. 20 sessions appended concurrently, 50 appends of 5 entries each (~800 B each);
+    2. each of those sessions loaded whole;
+    3. one session grown to 10,000 entries: 20 appends of 5 timed near 100 entries
+       and 20 near 10,000;
+    4. list_sessions over 10,000 sessions;
+    5. the 20 batches of step 3 appended again (a retry): kode stores nothing new.
+
+For each engine (memory, sqlite, pg, mongo, redis) the servers are started as the
+tests start them; kode's store is built through the public API, and the baseline
+(``baselines.py``) is plain driver code. Run it with::
+
+    uv run python benchmarks/session_store.py --kinds sqlite,pg --list-sessions 1000
+    uv run nox -s bench -- --kinds redis
 
 benchmarks/README.md says what each baseline does and holds the latest figures.
 """
@@ -19,51 +26,54 @@ import contextlib
 import datetime
 import functools
 import importlib
-import math
 import os
-import platform
-import shlex
-import statistics
-import sys
-import tempfile
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from importlib.metadata import version
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
 
-import anyio
 import attrs
-from baselines import RAW_BASELINES, Entry, Reader, Subject, encode
+from _harness import (
+    EngineReport,
+    Family,
+    Result,
+    Sample,
+    Target,
+    alternating,
+    concurrently,
+    main,
+    median,
+    positive,
+)
+from baselines import RAW_BASELINES, Entry, encode
 
 import kode_core
-from kode_core.testing import _servers
 
-KINDS = ("sqlite", "pg", "mongo", "redis")
 PROJECT = "bench"
 NAMESPACE = "bench"
 LONG_SESSION = "long"
 WARMUP_SESSION = "warmup"
-ENTRY_BYTES = 500  # JSON size of one generated transcript entry
-GROW_BATCH = 1000  # entries per untimed append while the long session grows
-PROGRESS_EVERY = 5000
-PAGE_LIMIT = 1000
-TAIL_COUNT = 50
+GROW_BATCH = 500  # entries per untimed append while the long session grows
+FILL_STREAMS = 20  # concurrent writers while the listing's sessions are created
 WARMUP_CALLS = 3
-# SecantusDB is a Python re-implementation (~1-2 ms per operation): fewer calls keep
-# the default run within minutes. Its absolute figures say nothing about a real MongoDB.
-FEWER_CALLS = {"mongo": 4}
-MIN_CALLS = 10
 
-Call = Callable[[], Awaitable[object]]
 
-# -- workload ---------------------------------------------------------------------------
+class Subject(Protocol):
+    """What the workload does to a store, kode's or a baseline's."""
 
-_FILLER = "The fixture starts the server before its port is free, so retry the bind. " * 8
+    async def append(self, session: str, batch: list[Entry]) -> None: ...
+    async def load(self, session: str) -> list[Entry]: ...
+    async def list_sessions(self) -> list[str]: ...
+    async def count(self, session: str) -> int: ...
+
+
+# -- entries ---------------------------------------------------------------------------
+
+_FILLER = "The fixture starts the server before its port is free, so retry the bind. " * 20
 _EPOCH = datetime.datetime(2026, 12, 1, 9, 0, tzinfo=datetime.timezone.utc)
 
 
-def transcript_batch(session: str, first: int, size: int) -> list[Entry]:
-    """``size`` entries shaped like Claude Agent SDK transcript lines, ~ENTRY_BYTES each."""
+def transcript_batch(session: str, first: int, size: int, entry_bytes: int) -> list[Entry]:
+    """``size`` entries shaped like Claude Agent SDK transcript lines, ~``entry_bytes`` each."""
     batch: list[Entry] = []
     for seq in range(first, first + size):
         role = "user" if seq % 2 == 0 else "assistant"
@@ -78,13 +88,13 @@ def transcript_batch(session: str, first: int, size: int) -> list[Entry]:
             "isSidechain": False,
             "message": {"role": role, "content": [{"type": "text", "text": ""}]},
         }
-        room = ENTRY_BYTES - len(encode(entry))
+        room = entry_bytes - len(encode(entry))
         entry["message"]["content"][0]["text"] = _FILLER[: max(room, 0)]
         batch.append(entry)
     return batch
 
 
-# -- kode's store, built as a server would ------------------------------------------------
+# -- kode's store, built as a server would ---------------------------------------------
 
 
 @attrs.define
@@ -98,285 +108,245 @@ class KodeSubject:
     async def append(self, session: str, batch: list[Entry]) -> None:
         await self.store.append(self._key(session), batch)
 
+    async def load(self, session: str) -> list[Entry]:
+        return await self.store.load(self._key(session)) or []
+
+    async def list_sessions(self) -> list[str]:
+        return [item["session_id"] for item in await self.store.list_sessions(PROJECT)]
+
     async def count(self, session: str) -> int:
         return await self.store.count_entries(self._key(session))
-
-    async def page_reader(self, session: str, skip: int, limit: int) -> Reader:
-        # No uuid repeats here, so positions run 1..count and ``after`` is the skip;
-        # check_reads confirms the pages against the baseline's.
-        async def read() -> list[Entry]:
-            page = await self.store.load_page(self._key(session), after=skip, limit=limit)
-            return [stored.entry for stored in page.entries]
-
-        return read
-
-    async def load_tail(self, session: str, count: int) -> list[Entry]:
-        return await self.store.load_tail(self._key(session), count)
 
 
 @contextlib.asynccontextmanager
 async def kode_subject(kind: str, where: str) -> AsyncIterator[KodeSubject]:
     """kode's store for ``kind`` through the public API, with explicit plugin loading."""
-    defaults = {"path": os.path.join(where, "kode.db")} if kind == "sqlite" else {"url": where}
-    registry = kode_core.load_registry(
-        [importlib.import_module(f"kode_{kind}._plugin")], autoload=False
-    )
+    defaults: dict[str, Any] = {}
+    plugins = []
+    if kind != "memory":
+        defaults = {"path": os.path.join(where, "kode.db")} if kind == "sqlite" else {"url": where}
+        plugins.append(importlib.import_module(f"kode_{kind}._plugin"))
+    registry = kode_core.load_registry(plugins, autoload=False)
     async with kode_core.session_stores({kind: defaults}, registry=registry) as stores:
-        yield KodeSubject(stores.build({"kind": kind, "options": {"namespace": NAMESPACE}}))
+        store = stores.build({"kind": kind, "options": {"namespace": NAMESPACE}})
+        if not store.offers_summaries:
+            raise RuntimeError("install claude-agent-sdk: kode folds summaries in every append")
+        yield KodeSubject(store)
 
 
-@contextlib.contextmanager
-def engine_location(kind: str) -> Iterator[str]:
-    """A server started for this run (its URL), or for sqlite a fresh directory."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="kode-bench-") as tmp:
-            yield tmp
-        return
-    launchers = {
-        "pg": _servers.postgres_server,
-        "mongo": _servers.mongo_server,
-        "redis": _servers.redis_server,
-    }
-    with launchers[kind]() as server:
-        yield server.url
-
-
-# -- timing -------------------------------------------------------------------------------
+# -- the steps of the workload ---------------------------------------------------------
 
 
 @attrs.frozen
-class Timing:
-    median_ms: float
-    p95_ms: float
+class Workload:
+    sessions: int
+    appends: int
+    batch: int
+    entry_bytes: int
+    long_entries: int
+    near: int
+    timed_appends: int
+    list_sessions: int
+    list_calls: int
 
     @classmethod
-    def of(cls, seconds: Sequence[float]) -> Timing:
-        ms = sorted(1000 * s for s in seconds)
-        return cls(statistics.median(ms), ms[math.ceil(0.95 * len(ms)) - 1])  # nearest rank
+    def of(cls, args: argparse.Namespace) -> Workload:
+        return cls(**{field.name: getattr(args, field.name) for field in attrs.fields(cls)})
+
+    def entries(self, session: str, first: int, size: int) -> list[Entry]:
+        return transcript_batch(session, first, size, self.entry_bytes)
 
 
-@attrs.frozen
-class Row:
-    operation: str
-    kode: Timing
-    raw: Timing
-
-
-async def time_pair(kode_calls: Sequence[Call], raw_calls: Sequence[Call]) -> tuple[Timing, Timing]:
-    """Time each call, alternating kode and raw (ABBA) so background load hits both alike."""
-    kode_times: list[float] = []
-    raw_times: list[float] = []
-    for i, (kode_call, raw_call) in enumerate(zip(kode_calls, raw_calls, strict=True)):
-        turns = [(kode_call, kode_times), (raw_call, raw_times)]
-        for call, times in turns if i % 2 == 0 else turns[::-1]:
-            start = time.perf_counter()
-            await call()
-            times.append(time.perf_counter() - start)
-    return Timing.of(kode_times), Timing.of(raw_times)
-
-
-async def append_row(kode: Subject, raw: Subject, calls: int, size: int) -> Row:
-    """Time ``calls`` appends of ``size`` entries to the long session, as it stands."""
-    held = await kode.count(LONG_SESSION)
-    batches = [transcript_batch(LONG_SESSION, held + i * size, size) for i in range(calls)]
-    timings = await time_pair(
-        [functools.partial(kode.append, LONG_SESSION, batch) for batch in batches],
-        [functools.partial(raw.append, LONG_SESSION, batch) for batch in batches],
-    )
-    return Row(f"append {size} at {held:,}-{held + calls * size:,} entries", *timings)
-
-
-async def read_rows(kode: Subject, raw: Subject, calls: int, total: int) -> list[Row]:
-    """Time paged reads near the start and the end of the long session, and a tail read."""
-    rows = []
-    for where, skip in (("start", 0), ("end", total - PAGE_LIMIT)):
-        kode_read = await kode.page_reader(LONG_SESSION, skip, PAGE_LIMIT)
-        raw_read = await raw.page_reader(LONG_SESSION, skip, PAGE_LIMIT)
-        timings = await time_pair([kode_read] * calls, [raw_read] * calls)
-        rows.append(Row(f"load_page {PAGE_LIMIT} after {skip:,} (near {where})", *timings))
-    kode_tail = functools.partial(kode.load_tail, LONG_SESSION, TAIL_COUNT)
-    raw_tail = functools.partial(raw.load_tail, LONG_SESSION, TAIL_COUNT)
-    rows.append(
-        Row(f"load_tail {TAIL_COUNT}", *await time_pair([kode_tail] * calls, [raw_tail] * calls))
-    )
-    return rows
-
-
-# -- untimed steps ------------------------------------------------------------------------
-
-
-async def warm_up(subjects: Sequence[Subject], size: int) -> None:
+async def warm_up(subjects: Sequence[Subject], work: Workload) -> None:
     """Connect, create schemas and load scripts before anything is timed."""
     for subject in subjects:
         for i in range(WARMUP_CALLS):
-            await subject.append(WARMUP_SESSION, transcript_batch(WARMUP_SESSION, i * size, size))
-        await (await subject.page_reader(WARMUP_SESSION, 0, size))()
-        await subject.load_tail(WARMUP_SESSION, 1)
+            await subject.append(WARMUP_SESSION, work.entries(WARMUP_SESSION, i, work.batch))
+        await subject.load(WARMUP_SESSION)
+        await subject.list_sessions()
 
 
-async def grow(kind: str, subjects: Sequence[Subject], target: int) -> None:
-    """Append large batches to the long session until it holds ``target`` entries."""
+async def concurrent_appends(
+    kind: str, kode: Subject, raw: Subject, work: Workload
+) -> tuple[Result, list[str]]:
+    """Step 1: ``sessions`` writers at once, each ``appends`` batches to its own session."""
+    names = [f"c-{i:03d}" for i in range(work.sessions)]
+    streams = [
+        [work.entries(name, n * work.batch, work.batch) for n in range(work.appends)]
+        for name in names
+    ]
+    units = work.sessions * work.appends * work.batch
+    samples: list[Sample] = []
+    for subject in (kode, raw):
+        calls = [
+            [functools.partial(subject.append, name, batch) for batch in stream]
+            for name, stream in zip(names, streams, strict=True)
+        ]
+        latencies, wall = await concurrently(calls)
+        samples.append(Sample(tuple(latencies), units, wall))
+    operation = f"append {work.batch}, {work.sessions} sessions at once"
+    return Result(kind, operation, "entries", samples[0], samples[1]), names
+
+
+async def whole_loads(kind: str, kode: Subject, raw: Subject, names: Sequence[str]) -> Result:
+    """Step 2: load each session whole, one at a time; kode and raw must agree."""
+    kode_times, raw_times = await alternating(
+        [functools.partial(kode.load, name) for name in names],
+        [functools.partial(raw.load, name) for name in names],
+    )
+    held = 0
+    for name in names:
+        loaded = await kode.load(name)
+        if loaded != await raw.load(name):
+            raise RuntimeError(f"{kind}: kode and the baseline disagree on session {name}")
+        held += len(loaded)
+    return Result(
+        kind,
+        f"load whole ({held // len(names)} entries)",
+        "entries",
+        Sample(tuple(kode_times), held),
+        Sample(tuple(raw_times), held),
+    )
+
+
+async def timed_appends(
+    kind: str, kode: Subject, raw: Subject, work: Workload, batches: Sequence[list[Entry]]
+) -> Result:
+    """Appends of ``batches`` to the long session, one at a time, ABBA."""
+    held = await kode.count(LONG_SESSION)
+    kode_times, raw_times = await alternating(
+        [functools.partial(kode.append, LONG_SESSION, batch) for batch in batches],
+        [functools.partial(raw.append, LONG_SESSION, batch) for batch in batches],
+    )
+    units = sum(len(batch) for batch in batches)
+    return Result(
+        kind,
+        f"append {work.batch} at {held:,} entries",
+        "entries",
+        Sample(tuple(kode_times), units),
+        Sample(tuple(raw_times), units),
+    )
+
+
+async def grow(subjects: Sequence[Subject], target: int, work: Workload) -> None:
+    """Untimed: append large batches to the long session until it holds ``target``."""
     held = await subjects[0].count(LONG_SESSION)
     while held < target:
-        batch = transcript_batch(LONG_SESSION, held, min(GROW_BATCH, target - held))
+        batch = work.entries(LONG_SESSION, held, min(GROW_BATCH, target - held))
         for subject in subjects:
             await subject.append(LONG_SESSION, batch)
-        passed, held = held // PROGRESS_EVERY, held + len(batch)
-        if held // PROGRESS_EVERY > passed or held == target:
-            print(f"  {kind}: long session at {held:,} of {target:,} entries", file=sys.stderr)
+        held += len(batch)
 
 
-async def check_reads(kode: Subject, raw: Subject, total: int) -> None:
-    """Fail unless kode and the baseline hold and return the same entries."""
-    counts = [await subject.count(LONG_SESSION) for subject in (kode, raw)]
-    pages = []
-    for skip in (0, total - PAGE_LIMIT):
-        for subject in (kode, raw):
-            pages.append(await (await subject.page_reader(LONG_SESSION, skip, PAGE_LIMIT))())
-    tails = [await subject.load_tail(LONG_SESSION, TAIL_COUNT) for subject in (kode, raw)]
-    if (
-        counts != [total, total]
-        or pages[0] != pages[1]
-        or pages[2] != pages[3]
-        or len(pages[0]) != PAGE_LIMIT
-        or tails[0] != tails[1]
-        or pages[2][-TAIL_COUNT:] != tails[0]
-    ):
-        raise RuntimeError(f"kode and the baseline disagree on the long session (counts {counts})")
+async def long_session(
+    kind: str, kode: Subject, raw: Subject, work: Workload
+) -> tuple[Result, Result, list[list[Entry]]]:
+    """Step 3: append latency near ``near`` and near ``long_entries`` entries."""
+    rows = []
+    batches: list[list[Entry]] = []
+    for size in (work.near, work.long_entries):
+        await grow((kode, raw), size, work)
+        batches = [
+            work.entries(LONG_SESSION, size + n * work.batch, work.batch)
+            for n in range(work.timed_appends)
+        ]
+        rows.append(await timed_appends(kind, kode, raw, work, batches))
+    return rows[0], rows[1], batches
 
 
-# -- one kind, end to end -----------------------------------------------------------------
+async def listing(kind: str, kode: Subject, raw: Subject, work: Workload) -> Result:
+    """Step 4: fill the project to ``list_sessions`` sessions (untimed), then list it."""
+    held = len(await kode.list_sessions())
+    missing = [f"f-{i:06d}" for i in range(max(0, work.list_sessions - held))]
+    for subject in (kode, raw):
+        streams = [
+            [
+                functools.partial(subject.append, name, work.entries(name, 0, 1))
+                for name in missing[i::FILL_STREAMS]
+            ]
+            for i in range(FILL_STREAMS)
+        ]
+        await concurrently(streams)
+    kode_listed, raw_listed = await kode.list_sessions(), await raw.list_sessions()
+    if sorted(kode_listed) != sorted(raw_listed):
+        raise RuntimeError(f"{kind}: kode lists {len(kode_listed)}, raw {len(raw_listed)}")
+    kode_times, raw_times = await alternating(
+        [kode.list_sessions] * work.list_calls, [raw.list_sessions] * work.list_calls
+    )
+    units = len(kode_listed) * work.list_calls
+    return Result(
+        kind,
+        f"list_sessions ({len(kode_listed):,} sessions)",
+        "sessions",
+        Sample(tuple(kode_times), units),
+        Sample(tuple(raw_times), units),
+    )
 
 
-@attrs.frozen
-class KindReport:
-    kind: str
-    engine: str
-    calls: int
-    total: int
-    rows: list[Row]
+async def retry(
+    kind: str, kode: Subject, raw: Subject, work: Workload, batches: Sequence[list[Entry]]
+) -> Result:
+    """Step 5: append the already stored ``batches`` again, counting what each stores."""
+    before = [await subject.count(LONG_SESSION) for subject in (kode, raw)]
+    row = await timed_appends(kind, kode, raw, work, batches)
+    after = [await subject.count(LONG_SESSION) for subject in (kode, raw)]
+    kode_new, raw_new = (b - a for a, b in zip(before, after, strict=True))
+    return attrs.evolve(
+        row,
+        operation=f"retry of a stored append {work.batch} (at {before[0]:,})",
+        notes={"kode_stored": kode_new, "raw_stored": raw_new},
+    )
 
 
-async def bench_kind(kind: str, where: str, config: Config) -> KindReport:
-    """Every timed row for one kind, kode and its baseline on the same engine."""
-    calls = config.calls(kind)
+async def bench(kind: str, where: str, args: argparse.Namespace) -> EngineReport:
+    """Every row of the workload for one engine, kode and its baseline side by side."""
+    work = Workload.of(args)
     async with kode_subject(kind, where) as kode, RAW_BASELINES[kind](where) as raw:
-        await warm_up((kode, raw), config.batch)
-        rows = [await append_row(kode, raw, calls, config.batch)]
-        await grow(kind, (kode, raw), config.entries)
-        rows.append(await append_row(kode, raw, calls, config.batch))
-        total = await kode.count(LONG_SESSION)
-        await check_reads(kode, raw, total)
-        rows += await read_rows(kode, raw, calls, total)
-        return KindReport(kind, raw.engine, calls, total, rows)
+        await warm_up((kode, raw), work)
+        appends, names = await concurrent_appends(kind, kode, raw, work)
+        loads = await whole_loads(kind, kode, raw, names)
+        small, large, batches = await long_session(kind, kode, raw, work)
+        listed = await listing(kind, kode, raw, work)
+        retried = await retry(kind, kode, raw, work, batches)
+        growth = median(large.kode.latencies) / median(small.kode.latencies)
+        retry_cost = median(retried.kode.latencies) / median(large.kode.latencies)
+        targets = [
+            Target(kind, "append kode/raw", appends.ratio, 0.8, at_least=True),
+            Target(kind, "load kode/raw", loads.ratio, 0.8, at_least=True),
+            Target(
+                kind,
+                f"append p50 at {work.long_entries:,} / at {work.near:,}",
+                growth,
+                1.2,
+                at_least=False,
+            ),
+            Target(kind, "retry p50 / fresh p50", retry_cost, 1.0, at_least=False),
+        ]
+        rows = [appends, loads, small, large, listed, retried]
+        return EngineReport(rows, targets, raw.engine)
 
 
-# -- report -------------------------------------------------------------------------------
-
-_COLUMNS = ("kode med", "kode p95", "raw med", "raw p95", "kode/raw")
+# -- command line ----------------------------------------------------------------------
 
 
-def format_report(report: KindReport) -> str:
-    """The table of one kind: milliseconds per call, and what grew with the session."""
-    width = max(len(row.operation) for row in report.rows)
-    lines = [
-        f"== {report.kind}: {report.engine}",
-        f"   {report.calls} timed calls per row, long session ends at {report.total:,} entries",
-        f"{'operation (ms per call)':<{width}}" + "".join(f"{c:>10}" for c in _COLUMNS),
-    ]
-    for row in report.rows:
-        figures = (row.kode.median_ms, row.kode.p95_ms, row.raw.median_ms, row.raw.p95_ms)
-        ratio = row.kode.median_ms / row.raw.median_ms
-        lines.append(
-            f"{row.operation:<{width}}"
-            + "".join(f"{f:>10.3f}" for f in figures)
-            + f"{ratio:>9.2f}x"
-        )
-    start, long = report.rows[0], report.rows[1]
-    lines.append(
-        f"append cost, long session / fresh session (median): "
-        f"kode {long.kode.median_ms / start.kode.median_ms:.2f}x, "
-        f"raw {long.raw.median_ms / start.raw.median_ms:.2f}x"
-    )
-    return "\n".join(lines)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    option = functools.partial(parser.add_argument, type=positive)
+    option("--sessions", default=20, help="sessions appended concurrently (20)")
+    option("--appends", default=50, help="appends per concurrent session (50)")
+    option("--batch", default=5, help="entries per append (5)")
+    option("--entry-bytes", default=800, help="JSON size of one entry (800)")
+    option("--long-entries", default=10_000, help="length of the long session (10,000)")
+    option("--near", default=100, help="where the long session's first timing is (100)")
+    option("--timed-appends", default=20, help="timed appends at each length (20)")
+    option("--list-sessions", default=10_000, help="sessions listed by list_sessions (10,000)")
+    option("--list-calls", default=5, help="timed list_sessions calls (5)")
 
 
-def environment() -> str:
-    """What the figures were measured with."""
-    drivers = ", ".join(f"{name} {version(name)}" for name in ("psycopg", "pymongo", "redis"))
-    sample = len(encode(transcript_batch(LONG_SESSION, 0, 1)[0]))
-    return (
-        f"kode {kode_core.__version__}, Python {platform.python_version()}, {drivers}; "
-        f"{os.cpu_count()} cores; entries of {sample} B of JSON"
-    )
+def parameters(args: argparse.Namespace) -> dict[str, Any]:
+    return attrs.asdict(Workload.of(args))
 
 
-# -- command line -------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Config:
-    kinds: tuple[str, ...]
-    entries: int
-    batch: int
-    iterations: int
-
-    def calls(self, kind: str) -> int:
-        """Timed calls per row for ``kind``."""
-        return max(MIN_CALLS, self.iterations // FEWER_CALLS.get(kind, 1))
-
-    def command(self) -> str:
-        """The command line that repeats this run."""
-        options = {"--kinds": ",".join(self.kinds), "--entries": self.entries}
-        options |= {"--batch": self.batch, "--iterations": self.iterations}
-        script = ["uv", "run", "python", "benchmarks/session_store.py"]
-        return shlex.join(script + [str(part) for item in options.items() for part in item])
-
-
-def _kinds(text: str) -> tuple[str, ...]:
-    kinds = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = sorted(set(kinds) - set(KINDS))
-    if unknown or not kinds:
-        raise argparse.ArgumentTypeError(f"kinds are among {','.join(KINDS)}; got {text!r}")
-    return kinds
-
-
-def _at_least(floor: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        value = int(text)
-        if value < floor:
-            raise argparse.ArgumentTypeError(f"must be at least {floor}, got {value}")
-        return value
-
-    return parse
-
-
-def parse_args(argv: Sequence[str] | None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--kinds", type=_kinds, default=KINDS, help="comma-separated kinds")
-    parser.add_argument(
-        "--entries", type=_at_least(PAGE_LIMIT), default=20_000, help="long session length N"
-    )
-    parser.add_argument("--batch", type=_at_least(1), default=10, help="entries per timed append B")
-    parser.add_argument(
-        "--iterations",
-        type=_at_least(MIN_CALLS),
-        default=200,
-        help=f"timed calls per row (mongo: a quarter, at least {MIN_CALLS})",
-    )
-    args = parser.parse_args(argv)
-    return Config(args.kinds, args.entries, args.batch, args.iterations)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    config = parse_args(argv)
-    print(f"{datetime.date.today()}: {environment()}\n", flush=True)
-    for kind in config.kinds:
-        with engine_location(kind) as where:
-            report = anyio.run(bench_kind, kind, where, config)
-        print(format_report(report) + "\n", flush=True)
-    print(f"Reproduce: {config.command()}")
-
+SESSION_STORE = Family("session_store", add_arguments, parameters, bench)
 
 if __name__ == "__main__":
-    main()
+    main([SESSION_STORE], "benchmarks/session_store.py")

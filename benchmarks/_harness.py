@@ -1,0 +1,399 @@
+"""What every kode benchmark shares: engines, timing, the table and the JSON results file.
+
+A service family (session stores now, agent stores later) is one module with one
+entry point. It describes itself as a :class:`Family` (its command-line options and
+an async ``bench`` that returns :class:`Result` rows for one engine) and calls
+:func:`main` with it. :func:`main` starts each engine the way the tests do
+(``kode_core.testing._servers``; sqlite gets a temporary directory, memory nothing),
+runs every family given on it, prints one table and writes one JSON file.
+
+Every figure is a pair: kode's store and a raw-driver baseline doing the same logical
+work on the same engine in the same run. The ratio is kode's throughput over the
+baseline's, so 1.00 is parity and 0.50 means kode does half as much per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import math
+import os
+import platform
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+
+from kode_core.testing import _servers
+
+KINDS = ("memory", "sqlite", "pg", "mongo", "redis")
+DEFAULT_JSON = Path(__file__).parent / "results.json"
+_DISTRIBUTIONS = (
+    "kode-core",
+    "kode-sqlite",
+    "kode-pg",
+    "kode-mongo",
+    "kode-redis",
+    "psycopg",
+    "psycopg-pool",
+    "pymongo",
+    "redis",
+    "secantusdb",
+    "claude-agent-sdk",
+)
+
+Call = Callable[[], Awaitable[object]]
+
+
+# -- figures ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Sample:
+    """One side's measurement of one operation: per-call latencies and the units done.
+
+    ``wall`` is the elapsed time of the whole operation when its calls overlapped
+    (concurrent appends); otherwise the calls ran one at a time and their sum is used.
+    """
+
+    latencies: tuple[float, ...]
+    units: int
+    wall: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.wall if self.wall is not None else math.fsum(self.latencies)
+
+    @property
+    def rate(self) -> float:
+        """Units (entries, or sessions for a listing) per second."""
+        return self.units / self.seconds
+
+    def percentile_ms(self, q: float) -> float:
+        """Nearest-rank percentile in milliseconds (p99 of 20 calls is the slowest)."""
+        ms = sorted(1000 * s for s in self.latencies)
+        return ms[max(0, math.ceil(q / 100 * len(ms)) - 1)]
+
+    def as_json(self) -> dict[str, float | int]:
+        return {
+            "units_per_s": round(self.rate, 1),
+            "p50_ms": round(self.percentile_ms(50), 3),
+            "p99_ms": round(self.percentile_ms(99), 3),
+            "calls": len(self.latencies),
+            "units": self.units,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+@attrs.frozen
+class Result:
+    """One row: an operation on one engine, kode against the raw baseline."""
+
+    engine: str
+    operation: str
+    unit: str  # what ``Sample.units`` counts: "entries" or "sessions"
+    kode: Sample
+    raw: Sample
+    notes: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        """kode's throughput over the baseline's: 1.00 is parity."""
+        return self.kode.rate / self.raw.rate
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "operation": self.operation,
+            "unit": self.unit,
+            "kode": self.kode.as_json(),
+            "raw": self.raw.as_json(),
+            "ratio": round(self.ratio, 3),
+            **({"notes": dict(self.notes)} if self.notes else {}),
+        }
+
+
+@attrs.frozen
+class Target:
+    """An aim the figures are compared with (reported, never asserted)."""
+
+    engine: str
+    name: str
+    value: float
+    limit: float
+    at_least: bool  # True: met when value >= limit
+
+    @property
+    def met(self) -> bool:
+        return self.value >= self.limit if self.at_least else self.value <= self.limit
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "target": self.name,
+            "value": round(self.value, 3),
+            "limit": self.limit,
+            "met": self.met,
+        }
+
+
+@attrs.frozen
+class EngineReport:
+    """What a family measured on one engine."""
+
+    results: list[Result]
+    targets: list[Target]
+    detail: str  # server version and durability settings
+
+
+# -- timing ----------------------------------------------------------------------------
+
+
+async def timed(call: Call) -> float:
+    """Seconds one call takes."""
+    start = time.perf_counter()
+    await call()
+    return time.perf_counter() - start
+
+
+async def alternating(
+    kode_calls: Sequence[Call], raw_calls: Sequence[Call]
+) -> tuple[list[float], list[float]]:
+    """Time calls one at a time, kode and raw alternating (ABBA) so load hits both alike."""
+    kode_times: list[float] = []
+    raw_times: list[float] = []
+    for i, (kode_call, raw_call) in enumerate(zip(kode_calls, raw_calls, strict=True)):
+        turns = [(kode_call, kode_times), (raw_call, raw_times)]
+        for call, times in turns if i % 2 == 0 else turns[::-1]:
+            times.append(await timed(call))
+    return kode_times, raw_times
+
+
+async def concurrently(streams: Sequence[Sequence[Call]]) -> tuple[list[float], float]:
+    """Run each stream's calls in order, all streams at once: (per-call seconds, wall)."""
+    latencies: list[float] = []
+
+    async def run(calls: Sequence[Call]) -> None:
+        for call in calls:
+            latencies.append(await timed(call))
+
+    start = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for calls in streams:
+            tg.start_soon(run, calls)
+    return latencies, time.perf_counter() - start
+
+
+# -- engines ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def engine_location(kind: str) -> Iterator[str]:
+    """A server started for this run, as the tests start it (its URL); for sqlite a
+    fresh directory; for memory nothing."""
+    if kind == "memory":
+        yield ""
+        return
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="kode-bench-") as tmp:
+            yield tmp
+        return
+    launchers = {
+        "pg": _servers.postgres_server,
+        "mongo": _servers.mongo_server,
+        "redis": _servers.redis_server,
+    }
+    with launchers[kind]() as server:
+        yield server.url
+
+
+# -- families and the command line ------------------------------------------------------
+
+
+@attrs.frozen
+class Family:
+    """One service family's benchmark: its options and its rows for one engine.
+
+    ``bench(kind, where, args)`` gets the engine's URL (sqlite: a directory; memory:
+    ``""``) and the parsed arguments, and returns its :class:`EngineReport`.
+    ``parameters(args)`` is what the JSON file records as this family's parameters.
+    """
+
+    name: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    parameters: Callable[[argparse.Namespace], dict[str, Any]]
+    bench: Callable[[str, str, argparse.Namespace], Awaitable[EngineReport]]
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown or not kinds:
+        raise argparse.ArgumentTypeError(f"kinds are among {','.join(KINDS)}; got {text!r}")
+    return kinds
+
+
+def positive(text: str) -> int:
+    """An argparse type: an int of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def parse_args(families: Sequence[Family], argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--kinds", type=_kinds, default=KINDS, help="comma-separated engines")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="results file to write")
+    for family in families:
+        family.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def main(families: Sequence[Family], script: str, argv: Sequence[str] | None = None) -> None:
+    """Run ``families`` on every chosen engine; print the table; write the JSON file."""
+    args = parse_args(families, argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = shlex.join(["uv", "run", "python", script, *argv])
+    print(f"{datetime.date.today()}: {_environment_line()}", flush=True)
+    results: list[Result] = []
+    targets: list[Target] = []
+    details: dict[str, str] = {}
+    for kind in args.kinds:
+        with engine_location(kind) as where:
+            for family in families:
+                print(f"  {family.name} on {kind}...", file=sys.stderr, flush=True)
+                report = anyio.run(family.bench, kind, where, args)
+                results += report.results
+                targets += report.targets
+                details[kind] = report.detail
+    print()
+    print(format_table(results, details))
+    print()
+    print(format_targets(targets))
+    print(f"\nReproduce: {command}")
+    document = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "parameters": {family.name: family.parameters(args) for family in families},
+        "versions": versions() | {"engines": details},
+        "machine": machine(),
+        "results": [result.as_json() for result in results],
+        "targets": [target.as_json() for target in targets],
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"Results: {args.json}")
+
+
+# -- report ----------------------------------------------------------------------------
+
+_HEADERS = (
+    "engine",
+    "operation",
+    "kode /s",
+    "kode p50",
+    "kode p99",
+    "raw /s",
+    "raw p50",
+    "raw p99",
+    "kode/raw",
+)
+
+
+def format_table(results: Sequence[Result], details: Mapping[str, str]) -> str:
+    """One Markdown table of every row: units per second, p50/p99 in ms, the ratio."""
+    rows = [
+        (
+            r.engine,
+            r.operation,
+            f"{r.kode.rate:,.0f}",
+            f"{r.kode.percentile_ms(50):.2f}",
+            f"{r.kode.percentile_ms(99):.2f}",
+            f"{r.raw.rate:,.0f}",
+            f"{r.raw.percentile_ms(50):.2f}",
+            f"{r.raw.percentile_ms(99):.2f}",
+            f"{r.ratio:.2f}",
+        )
+        for r in results
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(_HEADERS)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (
+            c.ljust(w) if i < 2 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join("-" * (w + 1) + (":" if i >= 2 else "-") for i, w in enumerate(widths))
+    lines = [line(_HEADERS), rule + "|", *(line(row) for row in rows)]
+    lines += ["", "/s: entries per second (sessions per second for list_sessions); p50, p99 in ms."]
+    lines += [f"{kind}: {detail}" for kind, detail in details.items()]
+    return "\n".join(lines)
+
+
+def format_targets(targets: Sequence[Target]) -> str:
+    """The aims, each with its figure and whether it is met."""
+    lines = ["| engine | target | figure | met |", "|---|---|---:|---|"]
+    for t in targets:
+        sign = ">=" if t.at_least else "<="
+        lines.append(
+            f"| {t.engine} | {t.name} {sign} {t.limit:g} | {t.value:.3f} | "
+            f"{'yes' if t.met else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
+
+
+def versions() -> dict[str, Any]:
+    """Python and every distribution the figures depend on."""
+    found = {name: _version(name) for name in _DISTRIBUTIONS}
+    return {"python": platform.python_version()} | {k: v for k, v in found.items() if v}
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures were measured (no host name)."""
+    model = None
+    with contextlib.suppress(OSError):
+        for text in Path("/proc/cpuinfo").read_text().splitlines():
+            if text.startswith("model name"):
+                model = text.partition(":")[2].strip()
+                break
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {
+        "platform": platform.platform(),
+        "cpu": model or platform.processor(),
+        "cores": os.cpu_count(),
+        "load_average_at_end": [round(x, 2) for x in load] if load else None,
+    }
+
+
+def _environment_line() -> str:
+    found = versions()
+    drivers = ", ".join(f"{n} {found[n]}" for n in ("psycopg", "pymongo", "redis") if n in found)
+    return (
+        f"kode {found.get('kode-core')}, Python {found['python']}, {drivers}; "
+        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}"
+    )
+
+
+def median(values: Sequence[float]) -> float:
+    """The median, for the family modules' derived figures."""
+    return statistics.median(values)
