@@ -11,7 +11,7 @@ Build stores from server-side defaults and per-call wire descriptors::
 from ._backend import Backend, OncePerKey
 from ._builders import BuilderMap, session_stores
 from ._entries import decode_entry, encode_batch, encode_entry
-from ._environment import defaults_from_env
+from ._environment import defaults_from_env, store_config_from_env, store_from_env
 from ._errors import (
     BackendError,
     BackendUnavailableError,
@@ -30,6 +30,7 @@ from ._errors import (
     PluginError,
     SchemaVersionError,
     ServerOnlyOptionError,
+    StoreSpecError,
     UnknownKindError,
     UnknownOptionError,
     map_exceptions,
@@ -59,6 +60,7 @@ from ._records import (
 )
 from ._registry import BackendInfo, Registry, default_registry, load_registry
 from ._session_store import SessionStore, SummaryFold, now_ms, sdk_summary_fold
+from ._store_url import StoreConfig, parse_store
 from ._version import __version__
 from .hookspecs import hookimpl
 
@@ -97,6 +99,8 @@ __all__ = [
     "SessionPage",
     "SessionStore",
     "SessionSummary",
+    "StoreConfig",
+    "StoreSpecError",
     "StoredEntry",
     "SummaryFold",
     "UnknownKindError",
@@ -118,8 +122,11 @@ __all__ = [
     "load_registry",
     "map_exceptions",
     "now_ms",
+    "parse_store",
     "sdk_summary_fold",
     "server_only",
     "session_stores",
+    "store_config_from_env",
+    "store_from_env",
     "wire_safe",
 ]

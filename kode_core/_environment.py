@@ -1,10 +1,13 @@
-"""Server-side defaults from environment variables, for twelve-factor apps.
+"""The store a twelve-factor app runs on, from environment variables: the one resolver.
 
-The variables follow the KODE SDK's names where it has them::
+:func:`store_config_from_env` reads the variables into a :class:`~kode_core.StoreConfig`
+(kind, server-side options, namespace) that any service family can open;
+:func:`defaults_from_env` and :func:`store_from_env` are the session-store conveniences
+on top of it. The variables follow the KODE SDK's names where it has them::
 
     KODE_STORE_TYPE     sqlite (default) | postgres or pg | mongo | redis | memory
     KODE_NAMESPACE      the default namespace (wire descriptors may still set their own)
-    KODE_SQLITE_PATH    sqlite: the database file
+    KODE_SQLITE_PATH    sqlite: the database file (default: the embedded ./.kode/kode.db)
     KODE_PG_URL         pg: a postgresql:// URL, or else the parts below
     POSTGRES_HOST, POSTGRES_PORT, POSTGRES_DB, POSTGRES_USER, POSTGRES_PASSWORD
     KODE_MONGO_URL      mongo: a mongodb:// URL
@@ -17,23 +20,19 @@ default.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
 
 from ._errors import ConfigurationError
+from ._registry import Registry
+from ._session_store import SessionStore
+from ._store_url import KIND_ALIASES, StoreConfig, embedded_default
 
 STORE_TYPE_ENV = "KODE_STORE_TYPE"
 #: ``KODE_STORE_TYPE`` values and the kinds they select.
-STORE_TYPES = {
-    "sqlite": "sqlite",
-    "postgres": "pg",
-    "pg": "pg",
-    "mongo": "mongo",
-    "mongodb": "mongo",
-    "redis": "redis",
-    "memory": "memory",
-}
+STORE_TYPES = KIND_ALIASES
 #: kind -> {environment variable: option}, the variables read as they are.
 _DIRECT = {
     "sqlite": {"KODE_SQLITE_PATH": "path"},
@@ -45,17 +44,20 @@ _DIRECT = {
 _POSTGRES_PARTS = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER")
 
 
-def defaults_from_env(environ: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
-    """``{kind: server-side options}`` for :func:`~kode_core.session_stores`, from ``environ``.
+def store_config_from_env(environ: Mapping[str, str] | None = None) -> StoreConfig:
+    """The store ``environ`` (default :data:`os.environ`) names, for any service family.
 
-    ``environ`` defaults to :data:`os.environ`. Example::
+    Without ``KODE_STORE_TYPE`` (or with it empty) it is SQLite; without
+    ``KODE_SQLITE_PATH`` that is the embedded default, ``./.kode/kode.db``. Example, a
+    builder map of another service family made the same way::
 
-        stores = kode_core.session_stores(kode_core.defaults_from_env())
-        store = stores.build({"kind": stores.kinds[0]})
+        config = kode_core.store_config_from_env()
+        stores = kode_core.session_stores(config.defaults())
+        store = stores.build(config.descriptor())
 
     Raises :class:`~kode_core.ConfigurationError` naming the variable at fault: an
     unknown ``KODE_STORE_TYPE``, or PostgreSQL parts that do not make a URL. The option
-    values themselves are validated when the builder map is made.
+    values themselves are validated when a builder map is made.
     """
     env = os.environ if environ is None else environ
     store_type = (env.get(STORE_TYPE_ENV) or "sqlite").strip().lower()  # empty: unset
@@ -65,14 +67,45 @@ def defaults_from_env(environ: Mapping[str, str] | None = None) -> dict[str, dic
             f"{STORE_TYPE_ENV}={store_type!r} is not a store type; "
             f"use one of {', '.join(sorted(STORE_TYPES))}"
         )
+    namespace = env.get("KODE_NAMESPACE")
+    if kind == "sqlite" and "KODE_SQLITE_PATH" not in env:
+        return embedded_default(namespace)
     options: dict[str, Any] = {
         option: env[name] for name, option in _DIRECT[kind].items() if name in env
     }
     if kind == "pg" and "url" not in options and any(name in env for name in _POSTGRES_PARTS):
         options["url"] = _postgres_url(env)
-    if "KODE_NAMESPACE" in env:
-        options["namespace"] = env["KODE_NAMESPACE"]
-    return {kind: options}
+    return StoreConfig(kind, options, namespace)
+
+
+def defaults_from_env(environ: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """``{kind: server-side options}`` for :func:`~kode_core.session_stores`, from ``environ``.
+
+    The defaults of :func:`store_config_from_env`, namespace included. Example::
+
+        stores = kode_core.session_stores(kode_core.defaults_from_env())
+        store = stores.build({"kind": stores.kinds[0]})
+    """
+    return store_config_from_env(environ).defaults()
+
+
+@asynccontextmanager
+async def store_from_env(
+    environ: Mapping[str, str] | None = None,
+    *,
+    registry: Registry | None = None,
+    **overrides: Any,
+) -> AsyncIterator[SessionStore]:
+    """Open the session store the environment names; close its backend on exit.
+
+    ``overrides`` set more server-side options. Example::
+
+        async with kode_core.store_from_env() as store:
+            await store.append({"project_key": "p", "session_id": "s"}, [{"type": "user"}])
+    """
+    config = store_config_from_env(environ)
+    async with config.session_store(registry=registry, **overrides) as store:
+        yield store
 
 
 def _postgres_url(env: Mapping[str, str]) -> str:

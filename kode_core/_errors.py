@@ -9,7 +9,8 @@ The tree::
     │   │   ├── UnknownOptionError        the field does not exist
     │   │   ├── ServerOnlyOptionError     the field may not come from the wire
     │   │   └── InvalidOptionError        .reason: the value is refused
-    │   └── PluginError               a plugin failed to load or register
+    │   ├── PluginError               a plugin failed to load or register
+    │   └── StoreSpecError            .spec, .problem: a store URL or descriptor is malformed
     ├── InvalidDataError              input refused before any write
     │   ├── InvalidKeyError           .field, .reason
     │   └── InvalidEntryError         .index, .reason
@@ -83,6 +84,15 @@ class InvalidOptionError(OptionError):
 
 class PluginError(ConfigurationError):
     """A plugin failed to load or registered something inconsistent."""
+
+
+class StoreSpecError(ConfigurationError):
+    """A store URL or JSON descriptor is malformed; ``problem`` says how (never a password)."""
+
+    def __init__(self, spec: str, problem: str) -> None:
+        self.spec = spec
+        self.problem = problem
+        super().__init__(f"{spec}: {problem}")
 
 
 class InvalidDataError(KodeError, ValueError):

@@ -1,3 +1,5 @@
+import os
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -8,9 +10,18 @@ from kode_core import ConfigurationError, InvalidOptionError, defaults_from_env
 pytestmark = pytest.mark.anyio
 
 
-def test_without_variables_the_embedded_default_is_chosen() -> None:
-    assert defaults_from_env({}) == {"sqlite": {}}
-    assert defaults_from_env({"KODE_STORE_TYPE": ""}) == {"sqlite": {}}
+def test_without_variables_the_embedded_default_is_chosen_and_its_folder_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = kode_core.store_config_from_env({"KODE_NAMESPACE": "t"})
+    assert config.embedded
+    assert config.defaults(auto_migrate=False)["sqlite"]["path"] == os.path.join(".kode", "kode.db")
+    assert not (tmp_path / ".kode").exists()  # nothing may be created without migrations
+    embedded = {"sqlite": {"path": os.path.join(".kode", "kode.db")}}
+    assert defaults_from_env({}) == embedded
+    assert defaults_from_env({"KODE_STORE_TYPE": ""}) == embedded
+    assert (tmp_path / ".kode").is_dir()
 
 
 def test_the_chosen_kind_reads_its_own_variables_only() -> None:
@@ -76,3 +87,26 @@ def test_a_bad_namespace_from_the_environment_names_the_option() -> None:
     with pytest.raises(InvalidOptionError) as caught:
         kode_core.session_stores(defaults_from_env(env))
     assert caught.value.field == "namespace"
+
+
+def test_the_resolver_returns_kind_server_options_and_namespace_for_any_service() -> None:
+    env = {"KODE_STORE_TYPE": "redis", "KODE_REDIS_URL": "redis://cache:6379/1"}
+    config = kode_core.store_config_from_env(env | {"KODE_NAMESPACE": "tenant_a"})
+    assert (config.kind, dict(config.options), config.namespace) == (
+        "redis",
+        {"url": "redis://cache:6379/1"},
+        "tenant_a",
+    )
+    assert not config.embedded
+    assert config.defaults(auto_migrate=False) == {
+        "redis": {"url": "redis://cache:6379/1", "namespace": "tenant_a", "auto_migrate": False}
+    }
+    assert config.descriptor() == {"kind": "redis"}
+
+
+async def test_store_from_env_opens_the_named_store_and_closes_it() -> None:
+    env = {"KODE_STORE_TYPE": "memory", "KODE_NAMESPACE": "tenant_b"}
+    async with kode_core.store_from_env(env) as store:
+        await store.append({"project_key": "p", "session_id": "s"}, [{"type": "t"}])
+        assert store.namespace == "tenant_b"
+        assert await store.load({"project_key": "p", "session_id": "s"}) == [{"type": "t"}]
