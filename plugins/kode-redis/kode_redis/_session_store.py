@@ -22,7 +22,7 @@ from kode_core import (
     now_ms,
 )
 
-from ._schema import KeyLayout
+from ._schema import SCHEMA_VERSION, KeyLayout
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 #: Compare-and-set appends lost to concurrent writers of the same key before giving up.
 MAX_ATTEMPTS = 100
+#: Summaries this store wrote last, kept per main transcript so that its next append can
+#: fold without reading a snapshot first; the oldest is forgotten beyond this many.
+MAX_REMEMBERED_SUMMARIES = 4096
 _CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 _REPLAYED, _CONFLICT = -2, -1
 
@@ -41,25 +44,26 @@ _REPLAYED, _CONFLICT = -2, -1
 #: per entry. Mode 'dedupe': skip entries whose uuid is stored. Mode 'cas': the caller
 #: folded the summary from a snapshot, so apply only if the summary and every uuid's
 #: membership are still what the snapshot saw, else return -1 (the caller starts over).
-#: Returns the number of entries stored, or -2 if this batch id was applied already
-#: (the driver re-sent the call after a lost reply).
+#: Returns the number of entries stored (0 when every uuid is stored, in either mode),
+#: or -2 if this batch id was applied already (the driver re-sent the call after a
+#: lost reply).
 APPEND_LUA = """
 local log, uuids, meta = KEYS[1], KEYS[2], KEYS[3]
 local batch, sid, subpath, mtime = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local cas = ARGV[5] == 'cas'
 if redis.call('HGET', meta, 'batch') == batch then return -2 end
-if cas and (redis.call('HGET', KEYS[6], sid) or '') ~= ARGV[6] then return -1 end
-local texts, fresh = {}, {}
+local texts, fresh, moved = {}, {}, false
 for i = 8, #ARGV, 3 do
   local id = ARGV[i]
   local stored = id ~= '' and redis.call('SISMEMBER', uuids, id) == 1
-  if cas and stored ~= (ARGV[i + 1] == '1') then return -1 end
+  if stored ~= (ARGV[i + 1] == '1') then moved = true end
   if not stored then
     texts[#texts + 1] = ARGV[i + 2]
     if id ~= '' then fresh[#fresh + 1] = id end
   end
 end
 if #texts == 0 then return 0 end
+if cas and (moved or (redis.call('HGET', KEYS[6], sid) or '') ~= ARGV[6]) then return -1 end
 for i = 1, #texts, 1000 do
   redis.call('RPUSH', log, unpack(texts, i, math.min(i + 999, #texts)))
 end
@@ -93,18 +97,35 @@ class RedisSessionStore(kode_core.SessionStore):
     previous summary), folds, and has the script apply the result only if the
     snapshot still holds (compare-and-set), starting over otherwise. Both checks
     run inside the engine, so they hold across processes and machines.
+
+    The store remembers the summary it last wrote to each transcript. The next
+    append there takes that as its snapshot (with none of the batch's uuids
+    stored) and skips the read: one round trip instead of two. When another
+    writer has moved on meanwhile, the script refuses and the append starts over
+    from a real snapshot; when every uuid is stored already, it stores nothing.
     """
 
     def __init__(self, backend: RedisBackend, options: RedisOptions) -> None:
         super().__init__(options)
         self._backend = backend
         self._keys = KeyLayout(options.namespace)
+        self._written: dict[SessionKey, str] = {}  # key -> its stored summary, as written
 
     def __repr__(self) -> str:
         return f"<RedisSessionStore namespace={self.namespace!r} backend={self._backend!r}>"
 
     async def _client(self) -> Redis:
         return await self._backend.client(self.namespace)
+
+    @property
+    def supported_schema_version(self) -> int:
+        return SCHEMA_VERSION
+
+    async def _schema_version(self) -> int:
+        return await self._backend.recorded_version(self.namespace)
+
+    async def _projects(self, after: str | None, limit: int) -> list[str]:
+        return await self._backend.project_keys(self.namespace, after, limit)
 
     async def _migrate(self) -> None:
         await self._backend.migrate(self.namespace)
@@ -119,23 +140,47 @@ class RedisSessionStore(kode_core.SessionStore):
         # Same id on every attempt: only an applied attempt records it.
         head: list[str | int] = [uuid.uuid4().hex, key.session_id, key.subpath or ""]
         folds = key.is_main and self.offers_summaries
+        remembered = self._written.pop(key, None) if folds else None
         with self._backend.errors():
             for attempt in range(MAX_ATTEMPTS):
-                if folds:
+                guess, remembered = remembered, None  # one guess: after a refusal, read
+                tail: list[str] | None
+                if guess is not None:
+                    tail = self._fold_remembered(key, guess, batch)
+                elif folds:
                     tail = await self._fold_snapshot(client, key, batch)
-                    if tail is None:
-                        return
                 else:
                     tail = ["dedupe", "", "", *_entry_args(batch, set())]
-                result = await self._backend.append_script(keys, [*head, now_ms(), *tail])
-                if result != _CONFLICT:
+                if tail is None:
                     return
+                mtime = now_ms()
+                result = await self._backend.append_script(keys, [*head, mtime, *tail])
+                if result != _CONFLICT:
+                    if folds and result != 0 and tail[2]:
+                        self._remember(key, f"{mtime}:{tail[2]}")
+                    elif guess is not None:  # nothing written: the guess is as good as it was
+                        self._remember(key, guess)
+                    return
+                if guess is not None:
+                    continue  # the guess was stale, not a race: read the engine at once
                 # Jittered, growing pause so racing writers stop colliding.
                 await anyio.sleep(random.uniform(0, min(0.05, 0.0005 * 2 ** min(attempt, 10))))
         raise ConflictError(
             f"redis: append to {key.as_dict()} lost {MAX_ATTEMPTS} compare-and-set rounds "
             "to concurrent writers"
         )
+
+    def _fold_remembered(
+        self, key: SessionKey, remembered: str, batch: Sequence[EncodedEntry]
+    ) -> list[str]:
+        """The script's ``cas`` arguments, folded from the summary this store last wrote."""
+        summary = self.fold_summary(key, _split_summary(remembered), batch)
+        return ["cas", remembered, summary or "", *_entry_args(batch, set())]
+
+    def _remember(self, key: SessionKey, stored_summary: str) -> None:
+        if len(self._written) >= MAX_REMEMBERED_SUMMARIES:
+            del self._written[next(iter(self._written))]  # the oldest
+        self._written[key] = stored_summary
 
     async def _fold_snapshot(
         self, client: Redis, key: SessionKey, batch: Sequence[EncodedEntry]
@@ -229,6 +274,7 @@ class RedisSessionStore(kode_core.SessionStore):
 
     async def _delete(self, key: SessionKey) -> None:
         client = await self._client()
+        self._written.pop(key, None)
         with self._backend.errors():
             if not key.is_main:
                 await self._delete_subkey(client, key)

@@ -468,3 +468,20 @@ async def test_a_resent_append_call_is_applied_once(shared_server: TestServer) -
 
 def redis_sync_client(server: TestServer) -> redis_sync.Redis:
     return redis_sync.Redis.from_url(url_of(server), decode_responses=True)
+
+
+async def test_two_stores_alternating_on_one_session_fold_every_entry_once(
+    shared_server: TestServer,
+) -> None:
+    # Each store remembers the summary it wrote last and folds its next append from it;
+    # the other store's appends make that stale, and the script must refuse the guess.
+    async with factory(url_of(shared_server)).open(summary_fold=counting_fold) as stores:
+        options = {"kind": "redis", "options": {"namespace": unique_namespace()}}
+        first, second = stores.build(options), stores.build(options)
+        for i in range(6):
+            store = first if i % 3 else second
+            await store.append(KEY, [{"type": "t", "uuid": f"u{i}"}, {"type": "no-uuid"}])
+            await store.append(KEY, [{"type": "t", "uuid": f"u{i}"}])  # a retry: nothing new
+        [summary] = await store.list_session_summaries("proj")
+        assert await store.count_entries(KEY) == 12
+        assert summary["data"] == {"count": 12}
