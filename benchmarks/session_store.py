@@ -51,7 +51,6 @@ import kode_core
 PROJECT = "bench"
 NAMESPACE = "bench"
 LONG_SESSION = "long"
-WARMUP_SESSION = "warmup"
 GROW_BATCH = 500  # entries per untimed append while the long session grows
 FILL_STREAMS = 20  # concurrent writers while the listing's sessions are created
 WARMUP_CALLS = 3
@@ -158,11 +157,20 @@ class Workload:
 
 
 async def warm_up(subjects: Sequence[Subject], work: Workload) -> None:
-    """Connect, create schemas and load scripts before anything is timed."""
+    """Connect (as many connections as the concurrent step will use), create schemas and
+    load scripts before anything is timed."""
+    names = [f"w-{i:03d}" for i in range(work.sessions)]
     for subject in subjects:
-        for i in range(WARMUP_CALLS):
-            await subject.append(WARMUP_SESSION, work.entries(WARMUP_SESSION, i, work.batch))
-        await subject.load(WARMUP_SESSION)
+        await concurrently(
+            [
+                [
+                    functools.partial(subject.append, name, work.entries(name, i, work.batch))
+                    for i in range(WARMUP_CALLS)
+                ]
+                for name in names
+            ]
+        )
+        await subject.load(names[0])
         await subject.list_sessions()
 
 
