@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import anyio
 import anyio.abc
 
+from ._errors import NotSupportedError
 from ._options import BackendOptions
 from ._session_store import SessionStore
+
+if TYPE_CHECKING:
+    from ._agent_store_extended import ExtendedAgentStore
 
 _K = TypeVar("_K", bound=Hashable)
 
@@ -20,8 +24,8 @@ class Backend(anyio.abc.AsyncResource):
 
     Constructing a backend does no I/O: it connects on first use, so a builder
     map can be created at import time and builds stay cheap. Every service it
-    hands out (session stores today; agent stores, runs, workflows, secrets
-    later) shares its client. Use it as an async context manager or call
+    hands out (session stores, agent stores; runs, workflows, secrets later)
+    shares its client. Use it as an async context manager or call
     :meth:`aclose`, which is idempotent.
     """
 
@@ -31,6 +35,13 @@ class Backend(anyio.abc.AsyncResource):
     @abc.abstractmethod
     def session_store(self, options: BackendOptions) -> SessionStore:
         """A session store bound to ``options``' wire-safe fields (namespace...). No I/O."""
+
+    def agent_store(self, options: BackendOptions) -> ExtendedAgentStore:
+        """An agent store bound to ``options``' wire-safe fields, sharing this client. No I/O.
+
+        Backends that register the ``"agents"`` service override this.
+        """
+        raise NotSupportedError(f"the {self.kind} backend does not provide agent stores")
 
     @abc.abstractmethod
     async def aclose(self) -> None:

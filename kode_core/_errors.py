@@ -13,7 +13,8 @@ The tree::
     │   └── StoreSpecError            .spec, .problem: a store URL or descriptor is malformed
     ├── InvalidDataError              input refused before any write
     │   ├── InvalidKeyError           .field, .reason
-    │   └── InvalidEntryError         .index, .reason
+    │   ├── InvalidEntryError         .index, .reason
+    │   └── InvalidRecordError        .field (a path such as ``messages[2].role``), .reason
     ├── NotFoundError
     ├── ConflictError
     ├── NotSupportedError             a capability this store does not offer
@@ -117,6 +118,15 @@ class InvalidEntryError(InvalidDataError):
         super().__init__(
             f"invalid entry at index {index}: {reason}; nothing of the batch was stored"
         )
+
+
+class InvalidRecordError(InvalidDataError):
+    """A record (message, tool call, event...) is refused; ``field`` is the path at fault."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"invalid {field}: {reason}; nothing was stored")
 
 
 class NotFoundError(KodeError, LookupError):

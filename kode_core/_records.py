@@ -115,6 +115,14 @@ class SessionPage:
 
 
 @attrs.frozen
+class ProjectPage:
+    """A page of project keys in code point order; pass ``next_after`` back for more."""
+
+    projects: list[str]
+    next_after: str | None
+
+
+@attrs.frozen
 class SessionSummary:
     """A session's folded summary: ``data`` is opaque and stored verbatim."""
 

@@ -28,7 +28,7 @@ PLUGINS_ENV = "KODE_PLUGINS"
 ENTRY_POINT_GROUP = "kode"
 
 #: The service families a backend may provide.
-SERVICES = frozenset({"sessions"})
+SERVICES = frozenset({"sessions", "agents"})
 
 
 @attrs.frozen

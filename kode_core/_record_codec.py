@@ -1,0 +1,262 @@
+"""Records to and from JSON objects: strict decoding with a field path, unknown keys kept.
+
+Every stored record is an ``attrs`` frozen class deriving from :class:`Record`.
+Its fields carry a :class:`Codec` in their metadata; :meth:`Record.from_dict`
+validates a JSON object field by field (an error names the path, e.g.
+``messages[2].content[0].id``) and keeps keys it does not know in ``extra``, so
+data written by a newer runtime round-trips unchanged.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import attrs
+
+from ._errors import InvalidRecordError
+
+UTC = timezone.utc
+
+_R = TypeVar("_R", bound="Record")
+_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+@attrs.frozen
+class Codec:
+    """How one field is checked when read from JSON and written back to it."""
+
+    decode: Callable[[Any, str], Any]
+    encode: Callable[[Any], Any] = lambda value: value
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def _expect(*types: type, what: str) -> Codec:
+    def decode(value: Any, path: str) -> Any:
+        if isinstance(value, bool) and bool not in types:
+            raise InvalidRecordError(path, f"must be {what}, got bool")
+        if not isinstance(value, types):
+            raise InvalidRecordError(path, f"must be {what}, got {_type_name(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidRecordError(path, f"must be a finite number, got {value}")
+        return value
+
+    return Codec(decode)
+
+
+STR = _expect(str, what="a string")
+INT = _expect(int, what="an int")
+NUMBER = _expect(int, float, what="a number")
+BOOL = _expect(bool, what="a bool")
+
+
+def non_negative(codec: Codec) -> Codec:
+    """``codec`` refusing values below zero."""
+
+    def decode(value: Any, path: str) -> Any:
+        value = codec.decode(value, path)
+        if value < 0:
+            raise InvalidRecordError(path, f"must not be negative, got {value}")
+        return value
+
+    return Codec(decode, codec.encode)
+
+
+def check_json(value: Any, path: str) -> Any:
+    """``value`` as plain JSON data (lists, dicts with string keys, finite numbers)."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidRecordError(path, f"is not JSON: {value}")
+        return value
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidRecordError(path, f"has a non-string key {key!r}")
+            out[key] = check_json(item, f"{path}.{key}")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [check_json(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    raise InvalidRecordError(path, f"is not JSON: a {_type_name(value)}")
+
+
+JSON = Codec(check_json)
+
+
+def _decode_object(value: Any, path: str) -> Any:
+    if not isinstance(value, Mapping):
+        raise InvalidRecordError(path, f"must be a JSON object, got {_type_name(value)}")
+    return check_json(value, path)
+
+
+OBJECT = Codec(_decode_object)
+
+
+def _decode_time(value: Any, path: str) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidRecordError(path, "must be timezone-aware (kode stores UTC)")
+        return value.astimezone(UTC)
+    if isinstance(value, str):
+        try:
+            return _decode_time(datetime.fromisoformat(value), path)
+        except ValueError:
+            raise InvalidRecordError(path, f"is not an ISO-8601 time: {value!r}") from None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    raise InvalidRecordError(
+        path, f"must be a datetime, ISO-8601 string or epoch ms, got {value!r}"
+    )
+
+
+def _encode_time(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+TIME = Codec(_decode_time, _encode_time)
+
+
+def to_ms(value: datetime) -> int:
+    """Epoch milliseconds of a UTC time (what engines index and compare)."""
+    return int(value.timestamp() * 1000)
+
+
+def choice(enum_cls: type[enum.Enum]) -> Codec:
+    """A string that must be one of ``enum_cls``' values."""
+    allowed = ", ".join(str(member.value) for member in enum_cls)
+
+    def decode(value: Any, path: str) -> Any:
+        if isinstance(value, enum_cls):
+            return value
+        try:
+            return enum_cls(value)
+        except ValueError:
+            raise InvalidRecordError(path, f"must be one of {allowed}, got {value!r}") from None
+
+    return Codec(decode, lambda value: value.value if isinstance(value, enum.Enum) else value)
+
+
+def const(expected: str) -> Codec:
+    """A string that must equal ``expected`` (a content block's ``type``)."""
+
+    def decode(value: Any, path: str) -> Any:
+        if value != expected:
+            raise InvalidRecordError(path, f"must be {expected!r}, got {value!r}")
+        return value
+
+    return Codec(decode)
+
+
+def optional(codec: Codec) -> Codec:
+    """``codec`` or ``None``."""
+    return Codec(
+        lambda value, path: None if value is None else codec.decode(value, path),
+        lambda value: None if value is None else codec.encode(value),
+    )
+
+
+def list_of(codec: Codec) -> Codec:
+    """A JSON array whose items each pass ``codec``."""
+
+    def decode(value: Any, path: str) -> Any:
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+            raise InvalidRecordError(path, f"must be a list, got {_type_name(value)}")
+        return tuple(codec.decode(item, f"{path}[{i}]") for i, item in enumerate(value))
+
+    def encode(value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return [codec.encode(item) for item in value]
+        return value
+
+    return Codec(decode, encode)
+
+
+def record(cls: type[Record]) -> Codec:
+    """A nested record."""
+    return Codec(lambda value, path: cls.coerce(value, path), _encode_record)
+
+
+def _encode_record(value: Any) -> Any:
+    return value.to_dict() if isinstance(value, Record) else value
+
+
+def field(codec: Codec, **kwargs: Any) -> Any:
+    """An attrs field read and written through ``codec``."""
+    return attrs.field(metadata={"codec": codec}, **kwargs)
+
+
+def extra_field() -> Any:
+    """The ``extra`` field every record ends with: unknown keys, kept verbatim."""
+    return attrs.field(factory=dict, repr=False)
+
+
+class Record:
+    """Base of stored records: JSON in and out, strict on the way in."""
+
+    __slots__ = ()
+
+    extra: Mapping[str, Any]
+
+    @classmethod
+    def from_dict(cls: type[_R], data: object, path: str | None = None) -> _R:
+        """Validate a JSON object into a record; :class:`InvalidRecordError` names the path."""
+        path = path or cls.__name__
+        if not isinstance(data, Mapping):
+            raise InvalidRecordError(path, f"must be a JSON object, got {_type_name(data)}")
+        values: dict[str, Any] = {}
+        names = set()
+        for attribute in attrs.fields(cls):  # type: ignore[arg-type]
+            if attribute.name == "extra":
+                continue
+            names.add(attribute.name)
+            if attribute.name in data:
+                codec: Codec = attribute.metadata["codec"]
+                values[attribute.name] = codec.decode(
+                    data[attribute.name], f"{path}.{attribute.name}"
+                )
+            elif attribute.default is attrs.NOTHING:
+                raise InvalidRecordError(f"{path}.{attribute.name}", "is required")
+        extra = {key: value for key, value in data.items() if key not in names}
+        values["extra"] = check_json(extra, path)
+        return cls(**values)
+
+    @classmethod
+    def coerce(cls: type[_R], value: object, path: str | None = None) -> _R:
+        """A validated record from a record or a mapping (records built in code are re-checked)."""
+        if isinstance(value, Record) and not isinstance(value, cls):
+            raise InvalidRecordError(
+                path or cls.__name__, f"must be a {cls.__name__}, got {_type_name(value)}"
+            )
+        data = value.to_dict() if isinstance(value, Record) else value
+        return cls.from_dict(data, path)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a JSON object (``extra`` keys included)."""
+        out: dict[str, Any] = dict(self.extra) if isinstance(self.extra, Mapping) else {}
+        for attribute in attrs.fields(type(self)):  # type: ignore[arg-type]
+            if attribute.name == "extra":
+                continue
+            value = getattr(self, attribute.name)
+            if value is None and attribute.default is None:
+                continue  # an unset optional field is left out, as in the wire format
+            codec: Codec = attribute.metadata["codec"]
+            out[attribute.name] = codec.encode(value)
+        return out
+
+    def to_json(self) -> str:
+        """Compact JSON text of :meth:`to_dict`."""
+        return _encoder.encode(self.to_dict())
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, as every backend stores it."""
+    return _encoder.encode(value)
