@@ -90,6 +90,8 @@ class StoreMetrics:
 
     operations: Mapping[str, OperationStats]
     total_operations: int
+    #: Rows or documents the replace-style saves wrote or deleted (what changed, not the list).
+    rows_written: int
     storage_bytes: int | None
     since: datetime
 
@@ -109,6 +111,11 @@ class MetricsRecorder:
     def __init__(self) -> None:
         self._since = datetime.now(UTC)
         self._counters = {kind: _Counter() for kind in OPERATION_KINDS}
+        self._rows_written = 0
+
+    def count_rows(self, rows: int) -> None:
+        """Add the rows a replace-style save wrote or deleted."""
+        self._rows_written += rows
 
     def record(self, kind: str, elapsed_ms: float, *, failed: bool = False) -> None:
         counter = self._counters[kind]
@@ -128,7 +135,7 @@ class MetricsRecorder:
             for kind, c in self._counters.items()
         }
         total = sum(stats.count for stats in operations.values())
-        return StoreMetrics(operations, total, storage_bytes, self._since)
+        return StoreMetrics(operations, total, self._rows_written, storage_bytes, self._since)
 
 
 class _Timing:

@@ -127,7 +127,7 @@ class AgentStore(abc.ABC):
                 )
             )
         with self._metrics.timed("saves"):
-            await self._replace_messages(agent_id, rows)
+            self._metrics.count_rows(await self._replace_messages(agent_id, rows))
 
     async def load_messages(self, agent_id: str) -> builtins.list[Message]:
         """The agent's conversation in order (empty if none was saved)."""
@@ -164,7 +164,7 @@ class AgentStore(abc.ABC):
                 )
             )
         with self._metrics.timed("saves"):
-            await self._replace_tool_calls(agent_id, rows)
+            self._metrics.count_rows(await self._replace_tool_calls(agent_id, rows))
 
     async def load_tool_call_records(self, agent_id: str) -> builtins.list[ToolCallRecord]:
         """The agent's tool-call records in saved order."""
