@@ -8,6 +8,7 @@ Build stores from server-side defaults and per-call wire descriptors::
     store = stores.build({"kind": "sqlite", "options": {"namespace": "tenant_a"}})
 """
 
+from ._agent_factory import create_store, create_store_from_env
 from ._agent_lock import AgentLock
 from ._agent_queries import (
     MessageQuery,
@@ -224,6 +225,8 @@ __all__ = [
     "agent_stores",
     "check",
     "check_agent_id",
+    "create_store",
+    "create_store_from_env",
     "decode_entry",
     "default_registry",
     "defaults_from_env",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -110,7 +110,7 @@ class ReplacePlan(Generic[_Row]):
     """The writes that turn the stored list into the saved one: nothing else is touched."""
 
     upserts: list[_Row]
-    deletes: list[object]
+    deletes: list[Any]
 
     @property
     def write_count(self) -> int:
@@ -118,7 +118,7 @@ class ReplacePlan(Generic[_Row]):
 
 
 def plan_replace(
-    existing: Mapping[object, StoredRowState], rows: Sequence[_Row]
+    existing: Mapping[Any, StoredRowState], rows: Sequence[_Row]
 ) -> ReplacePlan[_Row]:
     """Plan replacing the stored rows (``key -> state``) by ``rows``.
 

@@ -44,7 +44,17 @@ _DIRECT = {
 _POSTGRES_PARTS = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER")
 
 
-def store_config_from_env(environ: Mapping[str, str] | None = None) -> StoreConfig:
+#: kind -> the variables of which one must be set when ``require_location`` is on.
+_LOCATION = {
+    "pg": ("KODE_PG_URL", "POSTGRES_HOST"),
+    "mongo": ("KODE_MONGO_URL",),
+    "redis": ("KODE_REDIS_URL",),
+}
+
+
+def store_config_from_env(
+    environ: Mapping[str, str] | None = None, *, require_location: bool = False
+) -> StoreConfig:
     """The store ``environ`` (default :data:`os.environ`) names, for any service family.
 
     Without ``KODE_STORE_TYPE`` (or with it empty) it is SQLite; without
@@ -55,9 +65,13 @@ def store_config_from_env(environ: Mapping[str, str] | None = None) -> StoreConf
         stores = kode_core.session_stores(config.defaults())
         store = stores.build(config.descriptor())
 
+    With ``require_location`` a server engine must be located by its variables
+    (``KODE_PG_URL`` or ``POSTGRES_HOST``, ``KODE_MONGO_URL``, ``KODE_REDIS_URL``)
+    instead of falling back to the driver's localhost default.
+
     Raises :class:`~kode_core.ConfigurationError` naming the variable at fault: an
-    unknown ``KODE_STORE_TYPE``, or PostgreSQL parts that do not make a URL. The option
-    values themselves are validated when a builder map is made.
+    unknown ``KODE_STORE_TYPE``, a missing required variable, or PostgreSQL parts that
+    do not make a URL. The option values are validated when a builder map is made.
     """
     env = os.environ if environ is None else environ
     store_type = (env.get(STORE_TYPE_ENV) or "sqlite").strip().lower()  # empty: unset
@@ -68,6 +82,11 @@ def store_config_from_env(environ: Mapping[str, str] | None = None) -> StoreConf
             f"use one of {', '.join(sorted(STORE_TYPES))}"
         )
     namespace = env.get("KODE_NAMESPACE")
+    location = _LOCATION.get(kind, ())
+    if require_location and location and not any(env.get(name) for name in location):
+        raise ConfigurationError(
+            f"{STORE_TYPE_ENV}={store_type} needs {' or '.join(location)} to be set"
+        )
     if kind == "sqlite" and "KODE_SQLITE_PATH" not in env:
         return embedded_default(namespace)
     options: dict[str, Any] = {

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ._backend import Backend
+from ._memory_agent_store import AgentData, MemoryAgentStore
 from ._options import BackendOptions
 from ._records import EncodedEntry, SessionKey, SessionListing, SessionSummary
 from ._session_store import SessionStore, now_ms
+from ._version import __version__
 from .hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -34,6 +36,8 @@ class _Transcript:
 
 
 _Data = dict[SessionKey, _Transcript]
+#: The memory backend's layout has one version: there is nothing stored to migrate.
+SCHEMA_VERSION = 1
 
 
 class MemoryBackend(Backend):
@@ -43,12 +47,22 @@ class MemoryBackend(Backend):
 
     def __init__(self, options: MemoryOptions) -> None:
         self._namespaces: dict[str, _Data] = {}
+        self._agent_namespaces: dict[str, AgentData] = {}
 
     def session_store(self, options: BackendOptions) -> MemorySessionStore:
         return MemorySessionStore(self._namespaces.setdefault(options.namespace, {}), options)
 
+    def agent_store(self, options: BackendOptions) -> MemoryAgentStore:
+        data = self._agent_namespaces.setdefault(options.namespace, AgentData())
+        return MemoryAgentStore(data, options)
+
+    @property
+    def driver_version(self) -> str:
+        return f"none (in-process, kode-core {__version__})"
+
     async def aclose(self) -> None:
         self._namespaces.clear()
+        self._agent_namespaces.clear()
 
 
 class MemorySessionStore(SessionStore):
@@ -65,8 +79,23 @@ class MemorySessionStore(SessionStore):
     def __repr__(self) -> str:
         return f"<MemorySessionStore namespace={self.namespace!r}>"
 
+    @property
+    def supported_schema_version(self) -> int:
+        return SCHEMA_VERSION
+
     async def _migrate(self) -> None:
         pass  # nothing is stored beyond this process, so there is no schema to keep
+
+    async def _schema_version(self) -> int:
+        return SCHEMA_VERSION  # dictionaries are always at the current layout
+
+    async def _projects(self, after: str | None, limit: int) -> list[str]:
+        projects = {
+            key.project_key
+            for key in self._data
+            if key.is_main and (after is None or key.project_key > after)
+        }
+        return sorted(projects)[:limit]
 
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
         transcript = self._data.get(key) or _Transcript()
@@ -144,5 +173,5 @@ def _position(row: tuple[int, str]) -> int:
 def kode_register_backends(registry: Registry) -> None:
     """Register the built-in ``memory`` backend."""
     registry.add_backend(
-        "memory", options=MemoryOptions, factory=MemoryBackend, services={"sessions"}
+        "memory", options=MemoryOptions, factory=MemoryBackend, services={"sessions", "agents"}
     )

@@ -1,0 +1,83 @@
+"""``create_store`` and ``create_store_from_env``: an agent store that owns its backend.
+
+For an application that runs one store, as the KODE SDK's factory does. A server
+that hands out stores per request uses :func:`~kode_core.agent_stores` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._agent_store_extended import ExtendedAgentStore
+from ._builders import BackendPool, agent_stores
+from ._environment import store_config_from_env
+from ._errors import ConfigurationError
+from ._registry import Registry
+from ._store_url import KIND_ALIASES, StoreConfig, parse_store
+
+
+def _config_from_mapping(config: Mapping[str, Any]) -> StoreConfig:
+    unknown = set(config) - {"kind", "type", "options"}
+    if unknown:
+        raise ConfigurationError(
+            f"store config field {sorted(map(str, unknown))[0]!r} is unknown; "
+            "a store config has 'kind' (or 'type') and 'options'"
+        )
+    kind = config.get("kind", config.get("type"))
+    if not isinstance(kind, str) or kind.lower() not in KIND_ALIASES:
+        raise ConfigurationError(
+            f"store config kind {kind!r} is not a store type; "
+            f"use one of {', '.join(sorted(KIND_ALIASES))}"
+        )
+    options = config.get("options") or {}
+    if not isinstance(options, Mapping):
+        raise ConfigurationError(f"store config 'options' must be a mapping, got {options!r}")
+    return StoreConfig(KIND_ALIASES[kind.lower()], options)
+
+
+def create_store(
+    config: StoreConfig | Mapping[str, Any] | str,
+    *,
+    registry: Registry | None = None,
+    **overrides: Any,
+) -> ExtendedAgentStore:
+    """An agent store for ``config``, owning its backend: ``aclose()`` closes both.
+
+    ``config`` is a :class:`~kode_core.StoreConfig`, a URL or JSON descriptor string
+    (see :func:`~kode_core.parse_store`), or ``{"kind": ..., "options": {...}}`` with
+    server-side options (``"type"`` and the ``KODE_STORE_TYPE`` names are accepted
+    too). ``overrides`` set more server-side options. No I/O happens here::
+
+        async with kode_core.create_store("sqlite:///agents.db") as store:
+            await store.save_info("agent-1", info)
+    """
+    if isinstance(config, str):
+        config = parse_store(config)
+    elif not isinstance(config, StoreConfig):
+        if not isinstance(config, Mapping):
+            raise ConfigurationError(
+                f"a store config must be a StoreConfig, a string or a mapping, "
+                f"got {type(config).__name__}"
+            )
+        config = _config_from_mapping(config)
+    pool = BackendPool(config.defaults(**overrides), registry=registry)
+    store = agent_stores(pool).build(config.descriptor())
+    store._closer = pool
+    return store
+
+
+def create_store_from_env(
+    environ: Mapping[str, str] | None = None,
+    *,
+    registry: Registry | None = None,
+    **overrides: Any,
+) -> ExtendedAgentStore:
+    """The agent store the environment names (``KODE_STORE_TYPE`` and friends), owning its backend.
+
+    A server engine must be located: ``KODE_STORE_TYPE=pg`` needs ``KODE_PG_URL`` or
+    ``POSTGRES_HOST``; the error names the variables. See
+    :func:`~kode_core.store_config_from_env` for every variable.
+    """
+    config = store_config_from_env(environ, require_location=True)
+    return create_store(config, registry=registry, **overrides)
