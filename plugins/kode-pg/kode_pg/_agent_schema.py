@@ -1,0 +1,189 @@
+"""Storage layout of the ``pg`` agent store and its versioned, lock-guarded migration.
+
+The agent tables live in the namespace's schema ``kode_<namespace>`` beside the
+session tables, with their own version record (component ``agents`` in
+``kode_meta``), so either family migrates without the other:
+
+``agents``
+    One row per agent that has any data. Every write locks this row first, so the
+    writers of one agent are serialised in every process, and ``delete`` (which
+    deletes the row first) waits for them.
+``agent_info``
+    The info record, with the columns session queries filter and sort on.
+``agent_messages``
+    One row per message, ``(agent_id, position)``, with its digest, role, content
+    block types (a JSON array) and the time it was first stored.
+``agent_tool_calls``
+    One row per tool-call record, ``(agent_id, id)``, with its saved ``position``.
+``agent_docs``
+    Todos, history windows, compression records, recovered files, media cache and
+    snapshots: ``(agent_id, family, key)``, ordered by ``(sort_ms, key)``.
+``agent_events``
+    The timeline, ``(agent_id, seq)`` unique, indexed by channel too.
+``agent_locks``
+    Lock leases: not agent data, so ``delete`` keeps the row and its fencing
+    counter (tokens never repeat).
+
+Every text column that is compared or sorted uses the ``"C"`` collation: code
+point order, whatever the database's locale.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from psycopg import AsyncConnection, sql
+
+from kode_core import SchemaVersionError
+
+from ._schema import schema_name, schema_sql
+
+if TYPE_CHECKING:
+    from typing_extensions import LiteralString
+
+#: The schema version of the ``agents`` component this code reads and writes.
+AGENT_SCHEMA_VERSION = 1
+AGENT_COMPONENT = "agents"
+
+#: The tables that hold agent data (what ``delete`` clears and ``storage_bytes`` sums).
+DATA_TABLES = (
+    "agents",
+    "agent_info",
+    "agent_messages",
+    "agent_tool_calls",
+    "agent_docs",
+    "agent_events",
+)
+
+_V1: tuple[LiteralString, ...] = (
+    """CREATE TABLE IF NOT EXISTS {schema}.agents (
+        agent_id text COLLATE "C" PRIMARY KEY,
+        touched boolean NOT NULL DEFAULT false
+    )""",
+    """CREATE TABLE IF NOT EXISTS {schema}.agent_info (
+        agent_id text COLLATE "C" PRIMARY KEY,
+        template_id text COLLATE "C" NOT NULL,
+        created_ms bigint NOT NULL,
+        message_count bigint NOT NULL,
+        body text NOT NULL
+    )""",
+    """CREATE INDEX IF NOT EXISTS agent_info_template
+        ON {schema}.agent_info (template_id, created_ms)""",
+    """CREATE TABLE IF NOT EXISTS {schema}.agent_messages (
+        agent_id text COLLATE "C" NOT NULL,
+        position integer NOT NULL,
+        digest text NOT NULL,
+        role text COLLATE "C" NOT NULL,
+        content_types jsonb NOT NULL,
+        created_ms bigint NOT NULL,
+        body text NOT NULL,
+        PRIMARY KEY (agent_id, position)
+    )""",
+    """CREATE INDEX IF NOT EXISTS agent_messages_created
+        ON {schema}.agent_messages (created_ms)""",
+    """CREATE TABLE IF NOT EXISTS {schema}.agent_tool_calls (
+        agent_id text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        position integer NOT NULL,
+        name text COLLATE "C" NOT NULL,
+        state text COLLATE "C" NOT NULL,
+        is_error boolean NOT NULL,
+        has_approval boolean NOT NULL,
+        created_ms bigint NOT NULL,
+        updated_ms bigint NOT NULL,
+        digest text NOT NULL,
+        body text NOT NULL,
+        PRIMARY KEY (agent_id, id)
+    )""",
+    """CREATE INDEX IF NOT EXISTS agent_tool_calls_name
+        ON {schema}.agent_tool_calls (name, created_ms)""",
+    """CREATE TABLE IF NOT EXISTS {schema}.agent_docs (
+        agent_id text COLLATE "C" NOT NULL,
+        family text COLLATE "C" NOT NULL,
+        key text COLLATE "C" NOT NULL,
+        sort_ms bigint NOT NULL,
+        body text NOT NULL,
+        PRIMARY KEY (agent_id, family, key)
+    )""",
+    """CREATE TABLE IF NOT EXISTS {schema}.agent_events (
+        agent_id text COLLATE "C" NOT NULL,
+        seq bigint NOT NULL,
+        channel text COLLATE "C" NOT NULL,
+        body text NOT NULL,
+        PRIMARY KEY (agent_id, seq)
+    )""",
+    """CREATE INDEX IF NOT EXISTS agent_events_channel
+        ON {schema}.agent_events (agent_id, channel, seq)""",
+    """CREATE TABLE IF NOT EXISTS {schema}.agent_locks (
+        agent_id text COLLATE "C" PRIMARY KEY,
+        owner text,
+        expires_at timestamptz,
+        token bigint NOT NULL
+    )""",
+)
+
+#: ``AGENT_MIGRATIONS[v]`` takes the agent tables from version ``v - 1`` to ``v``.
+AGENT_MIGRATIONS: dict[int, tuple[LiteralString, ...]] = {1: _V1}
+
+
+async def ensure_agent_schema(
+    conn: AsyncConnection[Any], namespace: str, *, auto_migrate: bool, where: str
+) -> None:
+    """Check the namespace's agent-table version; create or migrate them if allowed.
+
+    The fast path only reads. Migration runs in one transaction under the same
+    transaction-scoped advisory lock as the session tables' migration (both may
+    create the schema and ``kode_meta``), so concurrent first users migrate once.
+    Raises :class:`~kode_core.SchemaVersionError` when the stored version is
+    newer than :data:`AGENT_SCHEMA_VERSION`, or older and ``auto_migrate`` is off.
+    """
+    found = await agent_stored_version(conn, namespace)
+    if found == AGENT_SCHEMA_VERSION:
+        return
+    if found > AGENT_SCHEMA_VERSION or not auto_migrate:
+        raise SchemaVersionError("pg", found, AGENT_SCHEMA_VERSION, where)
+    async with conn.transaction():
+        lock_name = f"kode_pg:migrate:{schema_name(namespace)}"
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock_name,))
+        found = await agent_stored_version(conn, namespace)
+        if found > AGENT_SCHEMA_VERSION:
+            raise SchemaVersionError("pg", found, AGENT_SCHEMA_VERSION, where)
+        await _migrate(conn, namespace, found)
+
+
+async def _migrate(conn: AsyncConnection[Any], namespace: str, found: int) -> None:
+    schema = schema_sql(namespace)
+    await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+    await conn.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {}.kode_meta"
+            " (component text PRIMARY KEY, version integer NOT NULL)"
+        ).format(schema)
+    )
+    for version in range(found + 1, AGENT_SCHEMA_VERSION + 1):
+        for statement in AGENT_MIGRATIONS[version]:
+            await conn.execute(sql.SQL(statement).format(schema=schema))
+    await conn.execute(
+        sql.SQL(
+            "INSERT INTO {}.kode_meta (component, version) VALUES (%s, %s)"
+            " ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version"
+        ).format(schema),
+        (AGENT_COMPONENT, AGENT_SCHEMA_VERSION),
+    )
+
+
+async def agent_stored_version(conn: AsyncConnection[Any], namespace: str) -> int:
+    """The recorded version of the agents component, 0 when nothing is recorded."""
+    meta = f'"{schema_name(namespace)}".kode_meta'
+    cur = await conn.execute("SELECT to_regclass(%s) IS NOT NULL", (meta,))
+    exists = await cur.fetchone()
+    if not exists or not exists[0]:
+        return 0
+    cur = await conn.execute(
+        sql.SQL("SELECT version FROM {}.kode_meta WHERE component = %s").format(
+            schema_sql(namespace)
+        ),
+        (AGENT_COMPONENT,),
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
