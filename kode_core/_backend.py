@@ -43,6 +43,11 @@ class Backend(anyio.abc.AsyncResource):
         """
         raise NotSupportedError(f"the {self.kind} backend does not provide agent stores")
 
+    @property
+    @abc.abstractmethod
+    def driver_version(self) -> str:
+        """The engine driver and its version, for operators: ``"psycopg 3.2.9"``."""
+
     @abc.abstractmethod
     async def aclose(self) -> None:
         """Close the client or pool. Idempotent."""

@@ -20,6 +20,7 @@ from ._options import BackendOptions
 from ._records import (
     EncodedEntry,
     EntryPage,
+    ProjectPage,
     SessionKey,
     SessionListing,
     SessionPage,
@@ -138,6 +139,35 @@ class SessionStore(abc.ABC):
         """
         await self._migrate()
 
+    async def schema_version(self) -> int:
+        """The schema version recorded for this namespace in the engine; 0 when none is.
+
+        Reads only and creates nothing, whatever ``auto_migrate`` says, so a health check
+        may call it; compare with :attr:`supported_schema_version`. Raises
+        :class:`~kode_core.BackendUnavailableError` if the engine cannot be reached.
+        """
+        return await self._schema_version()
+
+    @property
+    @abc.abstractmethod
+    def supported_schema_version(self) -> int:
+        """The schema version this code reads and writes, the one :meth:`migrate` applies."""
+
+    async def list_projects_page(
+        self, *, after: str | None = None, limit: int = DEFAULT_PAGE_SIZE
+    ) -> ProjectPage:
+        """A page of the project keys that have a main transcript, in code point order.
+
+        For operators (export, copy): a harness knows its projects. Pass ``next_after``
+        back as ``after`` for the next page; it is None on the last one.
+        """
+        if after is not None:
+            after = self._project(after)
+        if _check_limit("limit", limit) == 0:
+            return ProjectPage([], None)
+        projects = await self._projects(after, limit)
+        return ProjectPage(projects, projects[-1] if len(projects) == limit else None)
+
     async def load_page(
         self, key: Mapping[str, Any], *, after: int = 0, limit: int = DEFAULT_PAGE_SIZE
     ) -> EntryPage:
@@ -219,6 +249,15 @@ class SessionStore(abc.ABC):
     async def _migrate(self) -> None:
         """Bring this namespace's storage to the current schema version (even if
         ``auto_migrate`` is off); a no-op when it is current."""
+
+    @abc.abstractmethod
+    async def _schema_version(self) -> int:
+        """The version recorded for this namespace, 0 if none; reads only, creates nothing."""
+
+    @abc.abstractmethod
+    async def _projects(self, after: str | None, limit: int) -> list[str]:
+        """Project keys with a main transcript, code point order, after ``after``, at most
+        ``limit``."""
 
     @abc.abstractmethod
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:

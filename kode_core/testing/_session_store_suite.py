@@ -34,6 +34,7 @@ from ._factory import (
     write_batches,
     writer_batches,
 )
+from ._session_store_operator_suite import SessionStoreOperatorChecks
 
 #: The SessionStore methods the Claude Agent SDK treats as optional.
 SDK_OPTIONAL_METHODS = ("delete", "list_session_summaries", "list_sessions", "list_subkeys")
@@ -87,7 +88,7 @@ def counting_fold(prev: Any, key: Any, entries: list[dict[str, Any]]) -> dict[st
 
 
 @pytest.mark.anyio
-class SessionStoreConformance:
+class SessionStoreConformance(SessionStoreOperatorChecks):
     """The ``SessionStore`` contract, beyond the Claude Agent SDK's 14 checks."""
 
     #: Writers in other OS processes see the same data (False for in-process engines).

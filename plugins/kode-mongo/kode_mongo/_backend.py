@@ -41,7 +41,7 @@ from kode_core import (
 )
 
 from ._options import MongoOptions
-from ._schema import Collections, Document, ensure_schema
+from ._schema import Collections, Document, ensure_schema, stored_version
 from ._session_store import MongoSessionStore
 
 _T = TypeVar("_T")
@@ -98,6 +98,10 @@ class MongoBackend(Backend):
             raise ConfigurationError(f"mongo: expected MongoOptions, got {type(options).__name__}")
         return MongoSessionStore(self, options)
 
+    @property
+    def driver_version(self) -> str:
+        return f"pymongo {pymongo.version}"
+
     async def aclose(self) -> None:
         """Close the client (if it was ever created). Idempotent."""
         self._closed = True
@@ -120,6 +124,12 @@ class MongoBackend(Backend):
         """Create or upgrade the namespace's indexes now, even with ``auto_migrate`` off."""
         with map_exceptions(self._errors):
             await self._ready_database(database, namespace, True)
+
+    async def recorded_version(self, database: str, namespace: str) -> int:
+        """The schema version recorded for the namespace (0: none). Creates nothing."""
+        with map_exceptions(self._errors):
+            meta = Collections.of(self._ready_client()[database], namespace).meta
+            return await stored_version(meta)
 
     async def transaction(self, callback: Callable[[AsyncClientSession], Awaitable[_T]]) -> _T:
         """Run ``callback`` in a transaction, again after write conflicts, then commit.

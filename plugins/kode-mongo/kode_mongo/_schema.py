@@ -117,7 +117,7 @@ async def ensure_schema(
     nothing is created).
     """
     collections = Collections.of(database, namespace)
-    found = await _stored_version(collections.meta)
+    found = await stored_version(collections.meta)
     if found == SCHEMA_VERSION:
         return
     if found > SCHEMA_VERSION or not auto_migrate:
@@ -130,7 +130,7 @@ async def ensure_schema(
         raise SchemaVersionError("mongo", recorded, SCHEMA_VERSION, where)
 
 
-async def _stored_version(meta: Collection) -> int:
+async def stored_version(meta: Collection) -> int:
     doc = await meta.find_one({"_id": COMPONENT}, {"version": 1})
     return int(doc["version"]) if doc else 0
 

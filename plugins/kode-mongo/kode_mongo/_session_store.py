@@ -21,7 +21,14 @@ from kode_core import (
 )
 
 from ._options import MongoOptions
-from ._schema import Collections, Document, key_id, position_entry_id, uuid_entry_id
+from ._schema import (
+    SCHEMA_VERSION,
+    Collections,
+    Document,
+    key_id,
+    position_entry_id,
+    uuid_entry_id,
+)
 
 if TYPE_CHECKING:
     from ._backend import MongoBackend
@@ -64,8 +71,15 @@ class MongoSessionStore(SessionStore):
 
     # -- writes -----------------------------------------------------------------------
 
+    @property
+    def supported_schema_version(self) -> int:
+        return SCHEMA_VERSION
+
     async def _migrate(self) -> None:
         await self._backend.migrate(self._database, self.namespace)
+
+    async def _schema_version(self) -> int:
+        return await self._backend.recorded_version(self._database, self.namespace)
 
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
         async with self._collections() as cols:
@@ -166,6 +180,16 @@ class MongoSessionStore(SessionStore):
             if limit is not None:
                 cursor = cursor.limit(_int64(limit))
             return [SessionListing(doc["session_id"], doc["mtime"]) async for doc in cursor]
+
+    async def _projects(self, after: str | None, limit: int) -> list[str]:
+        # distinct, then sorted here: Python orders str by code point as MongoDB orders
+        # UTF-8; the result holds project keys only, never entries.
+        query: Document = {"subpath": _MAIN}
+        if after is not None:
+            query["project_key"] = {"$gt": after}
+        async with self._collections() as cols:
+            projects = await cols.keys.distinct("project_key", query)
+        return sorted(str(project) for project in projects)[:limit]
 
     async def _summaries(self, project_key: str) -> list[SessionSummary]:
         # The listing's index walk; transcripts without a summary (written before a

@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 import psycopg
+import psycopg_pool
 from psycopg import AsyncConnection, sql
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -26,7 +27,7 @@ from kode_core import (
 )
 
 from ._options import PgOptions
-from ._schema import ensure_schema, schema_name
+from ._schema import ensure_schema, schema_name, stored_version
 from ._session_store import PgSessionStore
 
 Connection = AsyncConnection[TupleRow]
@@ -75,6 +76,10 @@ class PgBackend(Backend):
         """A session store of ``options.namespace`` sharing this backend's pool. No I/O."""
         return PgSessionStore(self, options)
 
+    @property
+    def driver_version(self) -> str:
+        return f"psycopg {psycopg.__version__}, psycopg_pool {psycopg_pool.__version__}"
+
     async def aclose(self) -> None:
         """Close the pool (if it was ever opened). Idempotent."""
         self._closed = True
@@ -104,6 +109,12 @@ class PgBackend(Backend):
             await self._schemas_ready.run(
                 namespace, functools.partial(self._ensure_schema, pool, namespace, True)
             )
+
+    async def recorded_version(self, namespace: str) -> int:
+        """The schema version recorded for ``namespace`` (0: none). Creates nothing."""
+        with map_exceptions(self._errors):
+            async with self._checkout(await self._ready_pool()) as conn:
+                return await stored_version(conn, namespace)
 
     # -- lazily opened pool and schemas ---------------------------------------------
 

@@ -82,7 +82,7 @@ async def ensure_schema(
     Raises :class:`~kode_core.SchemaVersionError` when the stored version is
     newer than :data:`SCHEMA_VERSION`, or older and ``auto_migrate`` is off.
     """
-    found = await _stored_version(conn, namespace)
+    found = await stored_version(conn, namespace)
     if found == SCHEMA_VERSION:
         return
     if found > SCHEMA_VERSION or not auto_migrate:
@@ -90,7 +90,7 @@ async def ensure_schema(
     async with conn.transaction():
         lock_name = f"kode_pg:migrate:{schema_name(namespace)}"
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock_name,))
-        found = await _stored_version(conn, namespace)
+        found = await stored_version(conn, namespace)
         if found > SCHEMA_VERSION:
             raise SchemaVersionError("pg", found, SCHEMA_VERSION, where)
         await _migrate(conn, namespace, found)
@@ -117,7 +117,7 @@ async def _migrate(conn: AsyncConnection[Any], namespace: str, found: int) -> No
     )
 
 
-async def _stored_version(conn: AsyncConnection[Any], namespace: str) -> int:
+async def stored_version(conn: AsyncConnection[Any], namespace: str) -> int:
     """The recorded version of the sessions component, 0 when nothing is recorded."""
     meta = f'"{schema_name(namespace)}".kode_meta'
     cur = await conn.execute("SELECT to_regclass(%s) IS NOT NULL", (meta,))

@@ -21,7 +21,7 @@ from kode_core import (
     now_ms,
 )
 
-from ._schema import schema_sql
+from ._schema import SCHEMA_VERSION, schema_sql
 
 if TYPE_CHECKING:
     from typing_extensions import LiteralString
@@ -43,6 +43,7 @@ class _Queries:
     read_tail: sql.Composed
     count: sql.Composed
     sessions: sql.Composed
+    projects: sql.Composed
     summaries: sql.Composed
     delete_session: sql.Composed
     delete_subkey: sql.Composed
@@ -106,6 +107,10 @@ def queries(namespace: str) -> _Queries:
             " WHERE project_key = %s AND subpath = '' AND session_id > %s"
             " ORDER BY session_id LIMIT %s"
         ),
+        projects=q(
+            "SELECT DISTINCT project_key FROM {s}.session_keys"
+            " WHERE subpath = '' AND project_key > %s ORDER BY project_key LIMIT %s"
+        ),
         summaries=q(
             "SELECT session_id, summary_mtime, summary FROM {s}.session_keys"
             " WHERE project_key = %s AND subpath = '' AND summary IS NOT NULL"
@@ -146,8 +151,15 @@ class PgSessionStore(SessionStore):
     def __repr__(self) -> str:
         return f"<PgSessionStore namespace={self.namespace!r} at {self._backend.address}>"
 
+    @property
+    def supported_schema_version(self) -> int:
+        return SCHEMA_VERSION
+
     async def _migrate(self) -> None:
         await self._backend.migrate(self.namespace)
+
+    async def _schema_version(self) -> int:
+        return await self._backend.recorded_version(self.namespace)
 
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
         params = _key_params(key)
@@ -203,6 +215,12 @@ class PgSessionStore(SessionStore):
             cur = await conn.execute(self._sql.sessions, (project_key, after or "", limit))
             rows = await cur.fetchall()
         return [SessionListing(session_id, mtime) for session_id, mtime in rows]
+
+    async def _projects(self, after: str | None, limit: int) -> list[str]:
+        # Project keys are never empty, so '' is "from the start".
+        async with self._backend.connection(self.namespace) as conn:
+            cur = await conn.execute(self._sql.projects, (after or "", limit))
+            return [project_key for (project_key,) in await cur.fetchall()]
 
     async def _summaries(self, project_key: str) -> list[SessionSummary]:
         async with self._backend.connection(self.namespace) as conn:

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+import redis
 import redis.exceptions
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -16,7 +17,7 @@ import kode_core
 from kode_core import BackendError, BackendUnavailableError, OncePerKey
 
 from ._options import RedisOptions, redis_address
-from ._schema import KeyLayout, ensure_schema
+from ._schema import SCHEMA_VERSION, VERSION_FIELD, KeyLayout, ensure_schema
 from ._session_store import APPEND_LUA, RedisSessionStore
 
 #: One retry after a short pause: enough to replace a pooled connection the server
@@ -57,13 +58,7 @@ class RedisBackend(kode_core.Backend):
 
         ``auto_migrate`` overrides the option of that name (:meth:`migrate` sets it).
         """
-        if self._closed:
-            raise BackendError("redis", "this backend is closed")
-        if self._client is None:
-            # Building the client does no I/O, so no await can interleave here.
-            self._client = self._make_client()
-            self._append = self._client.register_script(APPEND_LUA)
-        client = self._client
+        client = self._ready_client()
         layout = KeyLayout(namespace)
 
         allowed = self._options.auto_migrate if auto_migrate is None else auto_migrate
@@ -75,6 +70,36 @@ class RedisBackend(kode_core.Backend):
             await self._schemas.run(namespace, ensure)
         return client
 
+    @property
+    def driver_version(self) -> str:
+        return f"redis-py {redis.__version__}"
+
+    async def recorded_version(self, namespace: str) -> int:
+        """The layout version recorded for ``namespace`` (0: none). Writes nothing."""
+        with self.errors():
+            found = await self._ready_client().hget(KeyLayout(namespace).meta, VERSION_FIELD)
+        if found is None:
+            return 0
+        text = found.decode() if isinstance(found, bytes) else str(found)
+        # An unreadable value counts as newer than this code: it is not one we wrote.
+        return int(text) if text.isdigit() else SCHEMA_VERSION + 1
+
+    async def project_keys(self, namespace: str, after: str | None, limit: int) -> list[str]:
+        """Projects with a sessions index, code point order, after ``after``, at most ``limit``.
+
+        Redis keeps no index of projects (one would span cluster slots), so this scans
+        the namespace's keys: an operator's call, O(keys), never on an append's path.
+        """
+        layout = KeyLayout(namespace)
+        client = await self.client(namespace)
+        found: set[str] = set()
+        with self.errors():
+            async for name in client.scan_iter(match=layout.sessions_pattern, count=1000):
+                project = layout.project_of(name)
+                if project is not None and (after is None or project > after):
+                    found.add(project)
+        return sorted(found)[:limit]
+
     async def migrate(self, namespace: str) -> None:
         """Record ``namespace``'s layout version now, even with ``auto_migrate`` off."""
         await self.client(namespace, auto_migrate=True)
@@ -83,6 +108,15 @@ class RedisBackend(kode_core.Backend):
         """Run the append script (``EVALSHA``, loading it again after a server restart)."""
         assert self._append is not None, "client() runs first"
         return int(await self._append(keys, args))
+
+    def _ready_client(self) -> Redis:
+        if self._closed:
+            raise BackendError("redis", "this backend is closed")
+        if self._client is None:
+            # Building the client does no I/O, so no await can interleave here.
+            self._client = self._make_client()
+            self._append = self._client.register_script(APPEND_LUA)
+        return self._client
 
     def _make_client(self) -> Redis:
         options = self._options

@@ -24,6 +24,8 @@ transcript)::
 
 from __future__ import annotations
 
+import re
+
 import attrs
 from redis.asyncio import Redis
 
@@ -35,11 +37,18 @@ SCHEMA_VERSION = 1
 VERSION_FIELD = "schema_version"
 
 _ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "{": "%7B", "}": "%7D"})
+_UNESCAPES = {"%25": "%", "%3A": ":", "%7B": "{", "%7D": "}"}
+_ESCAPED = re.compile("|".join(_UNESCAPES))
 
 
 def escape(part: str) -> str:
     """A caller-supplied key part made safe to embed between ``:`` separators."""
     return part.translate(_ESCAPES)
+
+
+def unescape(part: str) -> str:
+    """The key part :func:`escape` made ``part`` from."""
+    return _ESCAPED.sub(lambda match: _UNESCAPES[match.group()], part)
 
 
 @attrs.frozen
@@ -70,6 +79,21 @@ class KeyLayout:
     def meta(self) -> str:
         """The namespace's metadata hash, which records :data:`SCHEMA_VERSION`."""
         return f"kode:{self.namespace}:meta"
+
+    @property
+    def sessions_pattern(self) -> str:
+        """A ``SCAN MATCH`` pattern for every project's sessions index (and maybe more)."""
+        return f"kode:{self.namespace}:{{*}}:sessions"
+
+    def project_of(self, sessions_key: str) -> str | None:
+        """The project key whose sessions index is ``sessions_key``, or None if it is not one."""
+        prefix, suffix = f"kode:{self.namespace}:{{", "}:sessions"
+        inner = sessions_key[len(prefix) : -len(suffix)]
+        if not (sessions_key.startswith(prefix) and sessions_key.endswith(suffix)):
+            return None
+        if any(char in inner for char in ":{}"):
+            return None
+        return unescape(inner)
 
     def _project_prefix(self, project_key: str) -> str:
         return f"kode:{self.namespace}:{{{escape(project_key)}}}"

@@ -164,6 +164,10 @@ class SqliteBackend(Backend):
 
         return SqliteSessionStore(self, options)
 
+    @property
+    def driver_version(self) -> str:
+        return f"sqlite3 (SQLite {sqlite3.sqlite_version})"
+
     async def aclose(self) -> None:
         if self._closed:
             return
@@ -192,6 +196,16 @@ class SqliteBackend(Backend):
             return await pool.run(
                 work, wait=self._options.busy_timeout, on_wait_timeout=self._no_free_connection
             )
+
+    async def recorded_version(self, namespace: str) -> int:
+        """The schema version recorded for ``namespace`` (0: none, or no file). Creates nothing."""
+        if not os.path.exists(self._path):
+            return 0  # opening it would create the file
+
+        def work(conn: sqlite3.Connection) -> int:
+            return recorded_version(conn, namespace)
+
+        return await self._run(self._readers, work)
 
     async def migrate(self, namespace: str) -> None:
         """Create or upgrade ``namespace``'s tables now, even with ``auto_migrate`` off."""

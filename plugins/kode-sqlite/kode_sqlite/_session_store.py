@@ -19,7 +19,7 @@ from kode_core import (
     now_ms,
 )
 
-from ._schema import SessionTables
+from ._schema import SCHEMA_VERSION, SessionTables
 
 if TYPE_CHECKING:
     from ._backend import SqliteBackend
@@ -40,6 +40,7 @@ class _Statements:
     read_tail: str
     count: str
     sessions: str
+    projects: str
     summaries: str
     delete_entries: str
     delete_keys: str
@@ -71,6 +72,8 @@ class _Statements:
             sessions=f"""SELECT session_id, mtime FROM {t.keys}
                 WHERE project_key = ? AND subpath = '' AND session_id > ?
                 ORDER BY session_id LIMIT ?""",
+            projects=f"""SELECT DISTINCT project_key FROM {t.keys}
+                WHERE subpath = '' AND project_key > ? ORDER BY project_key LIMIT ?""",
             summaries=f"""SELECT session_id, summary_mtime, summary FROM {t.keys}
                 WHERE project_key = ? AND subpath = '' AND summary IS NOT NULL
                 ORDER BY session_id""",
@@ -106,8 +109,15 @@ class SqliteSessionStore(SessionStore):
     def __repr__(self) -> str:
         return f"<SqliteSessionStore path={self._backend.path!r} namespace={self.namespace!r}>"
 
+    @property
+    def supported_schema_version(self) -> int:
+        return SCHEMA_VERSION
+
     async def _migrate(self) -> None:
         await self._backend.migrate(self.namespace)
+
+    async def _schema_version(self) -> int:
+        return await self._backend.recorded_version(self.namespace)
 
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
         def work(conn: sqlite3.Connection) -> None:
@@ -165,6 +175,11 @@ class SqliteSessionStore(SessionStore):
         params = (project_key, after or "", -1 if limit is None else limit)
         rows = await self._fetch_all(self._sql.sessions, params)
         return [SessionListing(session_id, mtime) for session_id, mtime in rows]
+
+    async def _projects(self, after: str | None, limit: int) -> list[str]:
+        # Project keys are never empty, so '' starts at the first one.
+        rows = await self._fetch_all(self._sql.projects, (after or "", limit))
+        return [project_key for (project_key,) in rows]
 
     async def _summaries(self, project_key: str) -> list[SessionSummary]:
         rows = await self._fetch_all(self._sql.summaries, (project_key,))
