@@ -70,7 +70,7 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=None, default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmark the session stores against the raw drivers, on servers started locally."""
+    """Benchmark kode's stores against the raw drivers on every engine (not in CI)."""
     plugins = [arg for name in PLUGINS for arg in ("-e", f"plugins/kode-{name}")]
     session.install("-e", ".", *plugins, *TEST_DEPS)
     session.run("python", "benchmarks/session_store.py", *session.posargs)
