@@ -1,15 +1,24 @@
 """Test kit for kode backends: the conformance suites and real-server launchers.
 
 A backend runs the session-store contract by subclassing
-:class:`SessionStoreConformance` and providing a ``store_factory`` fixture.
+:class:`SessionStoreConformance`, and the agent-store contract by subclassing
+:class:`AgentStoreConformance`, each providing a ``store_factory`` fixture.
 """
 
+from ._agent_store_suite import (
+    AgentStoreConformance,
+    BaseAgentStoreConformance,
+    QueryableAgentStoreConformance,
+)
 from ._factory import StoreFactory, unique_namespace
 from ._package_checks import check_exports, check_plugin
 from ._readme import readme_example, run_readme_example, user_environment
 from ._session_store_suite import SessionStoreConformance
 
 __all__ = [
+    "AgentStoreConformance",
+    "BaseAgentStoreConformance",
+    "QueryableAgentStoreConformance",
     "SessionStoreConformance",
     "StoreFactory",
     "check_exports",

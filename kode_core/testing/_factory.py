@@ -13,7 +13,8 @@ import anyio
 import anyio.lowlevel
 import attrs
 
-from .._builders import BuilderMap, session_stores
+from .._agent_store_extended import ExtendedAgentStore
+from .._builders import BuilderMap, agent_stores, session_stores
 from .._registry import load_registry
 from .._session_store import SessionStore
 
@@ -42,6 +43,13 @@ class StoreFactory:
             [importlib.import_module(name) for name in self.plugins], autoload=False
         )
         return session_stores({self.kind: {**self.defaults, **overrides}}, registry=registry)
+
+    def open_agents(self, **overrides: Any) -> BuilderMap[ExtendedAgentStore]:
+        """An agent-store builder map, made like :meth:`open`."""
+        registry = load_registry(
+            [importlib.import_module(name) for name in self.plugins], autoload=False
+        )
+        return agent_stores({self.kind: {**self.defaults, **overrides}}, registry=registry)
 
     def descriptor(self, namespace: str) -> dict[str, Any]:
         """The wire descriptor a client would send for ``namespace``."""
