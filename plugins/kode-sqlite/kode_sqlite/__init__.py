@@ -9,9 +9,16 @@ Build stores from server-side defaults and per-call wire descriptors::
     store = stores.build({"kind": "sqlite", "options": {"namespace": "tenant_a"}})
 """
 
+from ._agent_store import SqliteAgentStore
 from ._backend import SqliteBackend
 from ._options import SqliteOptions
 from ._session_store import SqliteSessionStore
 from ._version import __version__
 
-__all__ = ["SqliteBackend", "SqliteOptions", "SqliteSessionStore", "__version__"]
+__all__ = [
+    "SqliteAgentStore",
+    "SqliteBackend",
+    "SqliteOptions",
+    "SqliteSessionStore",
+    "__version__",
+]

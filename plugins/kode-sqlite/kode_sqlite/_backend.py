@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 import anyio.to_thread
+import attrs
 
 from kode_core import (
     Backend,
@@ -32,10 +33,17 @@ from kode_core import (
     now_ms,
 )
 
+from ._agent_schema import (
+    AGENT_SCHEMA_VERSION,
+    check_agent_version,
+    migrate_agents,
+    recorded_agent_version,
+)
 from ._options import SqliteOptions
 from ._schema import SCHEMA_VERSION, check_version, migrate, recorded_version
 
 if TYPE_CHECKING:
+    from ._agent_store import SqliteAgentStore
     from ._session_store import SqliteSessionStore
 
 _T = TypeVar("_T")
@@ -51,6 +59,23 @@ _SQLITE_NOTADB = 26
 
 #: UPSERT (``INSERT ... ON CONFLICT``) arrived in SQLite 3.24.
 MIN_SQLITE_VERSION = (3, 24, 0)
+
+
+@attrs.frozen
+class SchemaFamily:
+    """One service family's tables: its version record in ``kode_meta`` and its migration."""
+
+    service: str
+    version: int
+    recorded: Callable[[sqlite3.Connection, str], int]
+    check: Callable[..., None]  # (found, *, auto_migrate, where); raises SchemaVersionError
+    apply: Callable[[sqlite3.Connection, str, int, int], None]  # (conn, namespace, found, now)
+
+
+SESSIONS = SchemaFamily("sessions", SCHEMA_VERSION, recorded_version, check_version, migrate)
+AGENTS = SchemaFamily(
+    "agents", AGENT_SCHEMA_VERSION, recorded_agent_version, check_agent_version, migrate_agents
+)
 
 
 @contextmanager
@@ -148,7 +173,7 @@ class SqliteBackend(Backend):
         self._path = os.fspath(options.path)
         self._writer = _ConnectionPool(1, self._connect)
         self._readers = _ConnectionPool(options.max_connections, self._connect)
-        self._schemas: OncePerKey[str] = OncePerKey()
+        self._schemas: OncePerKey[tuple[str, str]] = OncePerKey()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -164,6 +189,11 @@ class SqliteBackend(Backend):
 
         return SqliteSessionStore(self, options)
 
+    def agent_store(self, options: BackendOptions) -> SqliteAgentStore:
+        from ._agent_store import SqliteAgentStore
+
+        return SqliteAgentStore(self, options)
+
     @property
     def driver_version(self) -> str:
         return f"sqlite3 (SQLite {sqlite3.sqlite_version})"
@@ -177,15 +207,31 @@ class SqliteBackend(Backend):
 
     # -- what the stores use ---------------------------------------------------------
 
-    async def read(self, namespace: str, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    async def read(
+        self,
+        namespace: str,
+        work: Callable[[sqlite3.Connection], _T],
+        *,
+        family: SchemaFamily = SESSIONS,
+    ) -> _T:
         """Run ``work`` on a reader connection, once ``namespace``'s schema is in place."""
-        await self._ensure_schema(namespace)
+        await self._ensure_schema(namespace, family=family)
         return await self._run(self._readers, work)
 
-    async def write(self, namespace: str, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    async def write(
+        self,
+        namespace: str,
+        work: Callable[[sqlite3.Connection], _T],
+        *,
+        family: SchemaFamily = SESSIONS,
+    ) -> _T:
         """Run ``work`` inside one ``BEGIN IMMEDIATE`` transaction on the writer connection."""
-        await self._ensure_schema(namespace)
+        await self._ensure_schema(namespace, family=family)
         return await self._run(self._writer, partial(_in_write_transaction, work))
+
+    async def read_unchecked(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``work`` on a reader connection without looking at any schema (health checks)."""
+        return await self._run(self._readers, work)
 
     # -- internals -------------------------------------------------------------------
 
@@ -207,34 +253,40 @@ class SqliteBackend(Backend):
 
         return await self._run(self._readers, work)
 
-    async def migrate(self, namespace: str) -> None:
+    async def migrate(self, namespace: str, *, family: SchemaFamily = SESSIONS) -> None:
         """Create or upgrade ``namespace``'s tables now, even with ``auto_migrate`` off."""
         if not self._options.auto_migrate:
             # Connections refuse to create a missing file then; a migration may.
             with map_exceptions({sqlite3.Error: self._translate}):
                 await anyio.to_thread.run_sync(_create_file, self._path)
-        await self._ensure_schema(namespace, auto_migrate=True)
+        await self._ensure_schema(namespace, auto_migrate=True, family=family)
 
-    async def _ensure_schema(self, namespace: str, *, auto_migrate: bool | None = None) -> None:
+    async def _ensure_schema(
+        self, namespace: str, *, auto_migrate: bool | None = None, family: SchemaFamily = SESSIONS
+    ) -> None:
         allowed = self._options.auto_migrate if auto_migrate is None else auto_migrate
 
         async def step() -> None:
-            await self._run(self._writer, partial(self._migrate, namespace, allowed))
+            await self._run(self._writer, partial(self._migrate, namespace, allowed, family))
 
-        await self._schemas.run(namespace, step)
+        await self._schemas.run((family.service, namespace), step)
 
-    def _migrate(self, namespace: str, auto_migrate: bool, conn: sqlite3.Connection) -> None:
+    def _migrate(
+        self, namespace: str, auto_migrate: bool, family: SchemaFamily, conn: sqlite3.Connection
+    ) -> None:
         where = f"{self._path} (namespace {namespace!r})"
-        found = recorded_version(conn, namespace)
-        if found == SCHEMA_VERSION:
+        if family is not SESSIONS:
+            where = f"{self._path} (namespace {namespace!r}, {family.service} tables)"
+        found = family.recorded(conn, namespace)
+        if found == family.version:
             return
-        check_version(found, auto_migrate=auto_migrate, where=where)
+        family.check(found, auto_migrate=auto_migrate, where=where)
         with write_transaction(conn):
             # Re-read under the file lock: another process may have migrated meanwhile.
-            found = recorded_version(conn, namespace)
-            if found != SCHEMA_VERSION:
-                check_version(found, auto_migrate=auto_migrate, where=where)
-                migrate(conn, namespace, found, now_ms())
+            found = family.recorded(conn, namespace)
+            if found != family.version:
+                family.check(found, auto_migrate=auto_migrate, where=where)
+                family.apply(conn, namespace, found, now_ms())
 
     async def _connect(self) -> sqlite3.Connection:
         timeout = self._options.connect_timeout

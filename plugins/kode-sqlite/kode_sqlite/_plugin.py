@@ -10,7 +10,7 @@ from ._options import SqliteOptions
 
 @hookimpl
 def kode_register_backends(registry: Registry) -> None:
-    """Register the ``sqlite`` backend, which provides session stores."""
+    """Register the ``sqlite`` backend, which provides session stores and agent stores."""
     registry.add_backend(
-        "sqlite", options=SqliteOptions, factory=SqliteBackend, services={"sessions"}
+        "sqlite", options=SqliteOptions, factory=SqliteBackend, services={"sessions", "agents"}
     )
