@@ -8,13 +8,15 @@ stores from server-side defaults and per-call wire descriptors::
     stores = kode_core.session_stores({"pg": {"url": "postgresql://app@db:5432/app"}})
     store = stores.build({"kind": "pg", "options": {"namespace": "tenant_a"}})
 
-Each namespace is a PostgreSQL schema ``kode_<namespace>``; see the README for
-the storage layout and every option.
+The same builders serve agent runtime stores (``kode_core.agent_stores``) from
+the same pool. Each namespace is a PostgreSQL schema ``kode_<namespace>``; see
+the README for the storage layout and every option.
 """
 
+from ._agent_store import PgAgentStore
 from ._backend import PgBackend
 from ._options import PgOptions
 from ._session_store import PgSessionStore
 from ._version import __version__
 
-__all__ = ["PgBackend", "PgOptions", "PgSessionStore", "__version__"]
+__all__ = ["PgAgentStore", "PgBackend", "PgOptions", "PgSessionStore", "__version__"]

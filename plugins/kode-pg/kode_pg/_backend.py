@@ -26,6 +26,8 @@ from kode_core import (
     map_exceptions,
 )
 
+from ._agent_schema import ensure_agent_schema
+from ._agent_store import PgAgentStore
 from ._options import PgOptions
 from ._schema import ensure_schema, schema_name, stored_version
 from ._session_store import PgSessionStore
@@ -58,6 +60,7 @@ class PgBackend(Backend):
         self._in_use = 0
         self._pool_opened: OncePerKey[str] = OncePerKey()
         self._schemas_ready: OncePerKey[str] = OncePerKey()
+        self._agent_schemas_ready: OncePerKey[str] = OncePerKey()
         self._errors = {
             PoolTimeout: self._unavailable,
             psycopg.Error: self._driver_error,
@@ -75,6 +78,10 @@ class PgBackend(Backend):
     def session_store(self, options: BackendOptions) -> PgSessionStore:
         """A session store of ``options.namespace`` sharing this backend's pool. No I/O."""
         return PgSessionStore(self, options)
+
+    def agent_store(self, options: BackendOptions) -> PgAgentStore:
+        """An agent store of ``options.namespace`` sharing this backend's pool. No I/O."""
+        return PgAgentStore(self, options)
 
     @property
     def driver_version(self) -> str:
@@ -109,6 +116,31 @@ class PgBackend(Backend):
             await self._schemas_ready.run(
                 namespace, functools.partial(self._ensure_schema, pool, namespace, True)
             )
+
+    @asynccontextmanager
+    async def agent_connection(self, namespace: str) -> AsyncIterator[Connection]:
+        """As :meth:`connection`, once ``namespace``'s agent tables are ready."""
+        with map_exceptions(self._errors):
+            pool = await self._ready_pool()
+            await self._agent_schemas_ready.run(
+                namespace, functools.partial(self._ensure_agent_schema, pool, namespace)
+            )
+            async with self._checkout(pool) as conn:
+                yield conn
+
+    async def migrate_agents(self, namespace: str) -> None:
+        """Create or upgrade ``namespace``'s agent tables now, even with ``auto_migrate`` off."""
+        with map_exceptions(self._errors):
+            pool = await self._ready_pool()
+            await self._agent_schemas_ready.run(
+                namespace, functools.partial(self._ensure_agent_schema, pool, namespace, True)
+            )
+
+    async def ping(self) -> None:
+        """One round trip to the server (no schema needed)."""
+        with map_exceptions(self._errors):
+            async with self._checkout(await self._ready_pool()) as conn:
+                await conn.execute("SELECT 1")
 
     async def recorded_version(self, namespace: str) -> int:
         """The schema version recorded for ``namespace`` (0: none). Creates nothing."""
@@ -204,6 +236,17 @@ class PgBackend(Backend):
                 namespace,
                 auto_migrate=self._options.auto_migrate if auto_migrate is None else auto_migrate,
                 where=f'schema "{schema_name(namespace)}" at {self._address}',
+            )
+
+    async def _ensure_agent_schema(
+        self, pool: Pool, namespace: str, auto_migrate: bool | None = None
+    ) -> None:
+        async with self._checkout(pool) as conn:
+            await ensure_agent_schema(
+                conn,
+                namespace,
+                auto_migrate=self._options.auto_migrate if auto_migrate is None else auto_migrate,
+                where=f'agent tables of schema "{schema_name(namespace)}" at {self._address}',
             )
 
     # -- error translation ----------------------------------------------------------

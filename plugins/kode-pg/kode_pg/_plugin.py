@@ -15,5 +15,7 @@ if TYPE_CHECKING:
 
 @hookimpl
 def kode_register_backends(registry: Registry) -> None:
-    """Register the ``pg`` backend, which provides session stores."""
-    registry.add_backend("pg", options=PgOptions, factory=PgBackend, services={"sessions"})
+    """Register the ``pg`` backend, which provides session stores and agent stores."""
+    registry.add_backend(
+        "pg", options=PgOptions, factory=PgBackend, services={"sessions", "agents"}
+    )

@@ -9,4 +9,10 @@ def test_the_package_exports_each_public_name_once() -> None:
 
 
 def test_the_entry_point_registers_the_pg_kind() -> None:
-    check_plugin("kode-pg", "pg", backend=kode_pg.PgBackend, options=kode_pg.PgOptions)
+    check_plugin(
+        "kode-pg",
+        "pg",
+        backend=kode_pg.PgBackend,
+        options=kode_pg.PgOptions,
+        services=("sessions", "agents"),
+    )

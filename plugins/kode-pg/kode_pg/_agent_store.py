@@ -1,0 +1,323 @@
+"""The agent runtime store in PostgreSQL: one row per record, one locked row per agent."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any
+
+from kode_core import (
+    AgentStats,
+    BackendOptions,
+    ConflictError,
+    Doc,
+    DocFamily,
+    ExtendedAgentStore,
+    InfoRow,
+    MessageQuery,
+    MessageRow,
+    SessionQuery,
+    StoredRowState,
+    ToolCallQuery,
+    ToolCallRow,
+    plan_replace,
+)
+
+from ._agent_schema import DATA_TABLES
+from ._agent_sql import (
+    agent_statements,
+    message_query,
+    prefix_bound,
+    session_query,
+    tool_call_query,
+)
+from ._schema import schema_name
+
+if TYPE_CHECKING:
+    from ._backend import Connection, PgBackend
+
+
+class PgAgentStore(ExtendedAgentStore):
+    """Agent runtime state in the schema ``kode_<namespace>`` of a PostgreSQL database.
+
+    Every write is one transaction that first creates or row-locks the agent's
+    row in ``agents``, so one agent's writers are serialised by the database (in
+    every process) while different agents never wait for each other. A save of
+    messages or tool calls reads the stored digests under that lock and writes
+    only :func:`~kode_core.plan_replace`'s changes, in two round trips. The lock
+    is a lease row per agent id, timed by the server's ``clock_timestamp()``.
+    """
+
+    def __init__(self, backend: PgBackend, options: BackendOptions) -> None:
+        super().__init__(options)
+        self._backend = backend
+        self._sql = agent_statements(options.namespace)
+
+    def __repr__(self) -> str:
+        return f"<PgAgentStore namespace={self.namespace!r} at {self._backend.address}>"
+
+    def _connection(self) -> AbstractAsyncContextManager[Connection]:
+        return self._backend.agent_connection(self.namespace)
+
+    async def _migrate(self) -> None:
+        await self._backend.migrate_agents(self.namespace)
+
+    # -- messages and tool calls: atomic replace of what changed -----------------------
+
+    async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
+        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+            # Round trip 1: lock the agent's row, then read what is stored under the lock.
+            await conn.execute(self._sql.touch, (agent_id,))
+            cur = await conn.execute(self._sql.message_states, (agent_id,))
+            existing = {
+                position: StoredRowState(digest, created_ms)
+                for position, digest, created_ms in await cur.fetchall()
+            }
+            plan = plan_replace(existing, rows)
+            # Round trip 2: only the changes, then commit.
+            if plan.deletes:
+                await conn.execute(self._sql.delete_messages, (agent_id, plan.deletes))
+            if plan.upserts:
+                up = plan.upserts
+                await conn.execute(
+                    self._sql.upsert_messages,
+                    (
+                        agent_id,
+                        [row.position for row in up],
+                        [row.digest for row in up],
+                        [row.role for row in up],
+                        [json.dumps(list(row.content_types)) for row in up],
+                        [row.created_ms for row in up],
+                        [row.body for row in up],
+                    ),
+                )
+        return plan.write_count
+
+    async def _load_messages(self, agent_id: str) -> builtins.list[str]:
+        return await self._column(self._sql.load_messages, (agent_id,))
+
+    async def _replace_tool_calls(self, agent_id: str, rows: Sequence[ToolCallRow]) -> int:
+        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+            await conn.execute(self._sql.touch, (agent_id,))
+            cur = await conn.execute(self._sql.tool_call_states, (agent_id,))
+            existing = {
+                key: StoredRowState(digest, created_ms)
+                for key, digest, created_ms in await cur.fetchall()
+            }
+            plan = plan_replace(existing, rows)
+            if plan.deletes:
+                await conn.execute(self._sql.delete_tool_calls, (agent_id, plan.deletes))
+            if plan.upserts:
+                up = plan.upserts
+                await conn.execute(
+                    self._sql.upsert_tool_calls,
+                    (
+                        agent_id,
+                        [row.id for row in up],
+                        [row.position for row in up],
+                        [row.name for row in up],
+                        [row.state for row in up],
+                        [row.is_error for row in up],
+                        [row.has_approval for row in up],
+                        [row.created_ms for row in up],
+                        [row.updated_ms for row in up],
+                        [row.digest for row in up],
+                        [row.body for row in up],
+                    ),
+                )
+        return plan.write_count
+
+    async def _load_tool_calls(self, agent_id: str) -> builtins.list[str]:
+        return await self._column(self._sql.load_tool_calls, (agent_id,))
+
+    # -- documents -----------------------------------------------------------------
+
+    async def _put_doc(self, agent_id: str, family: DocFamily, doc: Doc) -> None:
+        params = (agent_id, family.value, doc.key, doc.sort_ms, doc.body)
+        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+            await conn.execute(self._sql.touch, (agent_id,))
+            await conn.execute(self._sql.put_doc, params)
+
+    async def _replace_docs(self, agent_id: str, family: DocFamily, docs: Sequence[Doc]) -> None:
+        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+            await conn.execute(self._sql.touch, (agent_id,))
+            await conn.execute(self._sql.clear_docs, (agent_id, family.value))
+            if docs:
+                await conn.execute(
+                    self._sql.insert_docs,
+                    (
+                        agent_id,
+                        family.value,
+                        [doc.key for doc in docs],
+                        [doc.sort_ms for doc in docs],
+                        [doc.body for doc in docs],
+                    ),
+                )
+
+    async def _get_doc(self, agent_id: str, family: DocFamily, key: str) -> str | None:
+        return _text(await self._value(self._sql.get_doc, (agent_id, family.value, key)))
+
+    async def _list_docs(self, agent_id: str, family: DocFamily) -> builtins.list[str]:
+        return await self._column(self._sql.list_docs, (agent_id, family.value))
+
+    # -- events --------------------------------------------------------------------
+
+    async def _append_event(self, agent_id: str, seq: int, channel: str, body: str) -> None:
+        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+            await conn.execute(self._sql.touch, (agent_id,))
+            cur = await conn.execute(self._sql.insert_event, (agent_id, seq, channel, body))
+            if await cur.fetchone() is not None:
+                return
+            # The unique (agent_id, seq) kept the stored event: same body is a no-op.
+            cur = await conn.execute(self._sql.event_body, (agent_id, seq))
+            stored = await cur.fetchone()
+            if stored is not None and stored[0] != body:
+                raise ConflictError(
+                    f"agent {agent_id!r} already has a different event at seq {seq}"
+                )
+
+    async def _read_events(
+        self, agent_id: str, after: int, channel: str | None, limit: int
+    ) -> builtins.list[tuple[int, str]]:
+        async with self._connection() as conn:
+            if channel is None:
+                cur = await conn.execute(self._sql.read_events, (agent_id, after, limit))
+            else:
+                params = (agent_id, channel, after, limit)
+                cur = await conn.execute(self._sql.read_channel_events, params)
+            return [(int(seq), body) for seq, body in await cur.fetchall()]
+
+    # -- info and lifecycle ----------------------------------------------------------
+
+    async def _save_info(self, row: InfoRow) -> None:
+        params = (row.agent_id, row.template_id, row.created_ms, row.message_count, row.body)
+        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+            await conn.execute(self._sql.touch, (row.agent_id,))
+            await conn.execute(self._sql.save_info, params)
+
+    async def _load_info(self, agent_id: str) -> str | None:
+        return _text(await self._value(self._sql.load_info, (agent_id,)))
+
+    async def _exists(self, agent_id: str) -> bool:
+        return bool(await self._value(self._sql.exists, (agent_id,)))
+
+    async def _delete_agent(self, agent_id: str) -> None:
+        # One transaction; the lease row in agent_locks stays, with its fencing counter.
+        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+            for statement in self._sql.delete_agent:
+                await conn.execute(statement, (agent_id,))
+
+    async def _list_agents(self, prefix: str | None) -> builtins.list[str]:
+        if prefix is None:
+            return await self._column(self._sql.list_agents, ())
+        bound = prefix_bound(prefix)
+        if bound is None:
+            return await self._column(self._sql.list_agents_from, (prefix, prefix))
+        return await self._column(self._sql.list_agents_between, (prefix, bound, prefix))
+
+    # -- queries and statistics --------------------------------------------------------
+
+    async def _query_sessions(self, query: SessionQuery) -> builtins.list[str]:
+        statement, params = session_query(self._sql.schema, query)
+        return await self._column(statement, params)
+
+    async def _query_messages(
+        self, query: MessageQuery
+    ) -> builtins.list[tuple[str, int, str, int]]:
+        statement, params = message_query(self._sql.schema, query)
+        async with self._connection() as conn:
+            cur = await conn.execute(statement, params)
+            rows = await cur.fetchall()
+        return [(agent, int(pos), body, int(created)) for agent, pos, body, created in rows]
+
+    async def _query_tool_calls(self, query: ToolCallQuery) -> builtins.list[tuple[str, str]]:
+        statement, params = tool_call_query(self._sql.schema, query)
+        async with self._connection() as conn:
+            cur = await conn.execute(statement, params)
+            return [(agent_id, body) for agent_id, body in await cur.fetchall()]
+
+    async def _stats(self, agent_id: str) -> AgentStats:
+        async with self._connection() as conn:
+            cur = await conn.execute(self._sql.stats, {"a": agent_id})
+            row = await cur.fetchone()
+        assert row is not None  # scalar subqueries always yield one row
+        messages, calls, snapshots, by_name, by_state = row
+        return AgentStats(
+            agent_id,
+            total_messages=int(messages),
+            total_tool_calls=int(calls),
+            total_snapshots=int(snapshots),
+            tool_calls_by_name={name: int(n) for name, n in by_name.items()},
+            tool_calls_by_state={state: int(n) for state, n in by_state.items()},
+        )
+
+    # -- health, size, lock, fork --------------------------------------------------------
+
+    async def _ping(self) -> None:
+        await self._backend.ping()
+
+    async def _storage_bytes(self) -> int | None:
+        # Heap, indexes and TOAST of this namespace's agent data tables, from the catalog.
+        async with self._connection() as conn:
+            cur = await conn.execute(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint"
+                " FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %s AND c.relname = ANY(%s) AND c.relkind = 'r'",
+                (schema_name(self.namespace), list(DATA_TABLES)),
+            )
+            row = await cur.fetchone()
+        return int(row[0]) if row else None
+
+    async def _lock_try_acquire(self, agent_id: str, owner: str, lease_ms: int) -> int | None:
+        token = await self._value(
+            self._sql.lock_acquire, {"a": agent_id, "o": owner, "ms": lease_ms}
+        )
+        return None if token is None else int(token)
+
+    async def _lock_renew(self, agent_id: str, owner: str, lease_ms: int) -> bool:
+        async with self._connection() as conn:
+            cur = await conn.execute(
+                self._sql.lock_renew, {"a": agent_id, "o": owner, "ms": lease_ms}
+            )
+            return cur.rowcount == 1
+
+    async def _lock_release(self, agent_id: str, owner: str) -> None:
+        async with self._connection() as conn:
+            await conn.execute(self._sql.lock_release, {"a": agent_id, "o": owner})
+
+    async def _fork(self, source: str, targets: Sequence[InfoRow]) -> None:
+        ids = [target.agent_id for target in targets]
+        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+            await conn.execute(self._sql.hold_source, (source,))
+            await conn.execute(self._sql.touch_many, (ids,))
+            for statement in self._sql.fork_copies:
+                await conn.execute(statement, (ids, source))
+            await conn.execute(
+                self._sql.fork_infos,
+                (
+                    ids,
+                    [target.template_id for target in targets],
+                    [target.created_ms for target in targets],
+                    [target.message_count for target in targets],
+                    [target.body for target in targets],
+                ),
+            )
+
+    # -- helpers -----------------------------------------------------------------------
+
+    async def _column(self, statement: Any, params: Any) -> builtins.list[Any]:
+        async with self._connection() as conn:
+            cur = await conn.execute(statement, params)
+            return [value for (value,) in await cur.fetchall()]
+
+    async def _value(self, statement: Any, params: Any) -> Any:
+        async with self._connection() as conn:
+            cur = await conn.execute(statement, params)
+            row = await cur.fetchone()
+        return None if row is None else row[0]
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
