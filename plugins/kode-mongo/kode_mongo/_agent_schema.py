@@ -1,0 +1,153 @@
+"""Storage layout of the ``mongo`` agent store and its versioned, idempotent migration.
+
+The agent store's collections sit beside the session store's, named
+``<namespace>.<name>`` in the configured database; their schema version is the
+``{_id: "agents"}`` document of ``<namespace>.kode_meta`` (the session store's is
+``{_id: "sessions"}``), so each family migrates on its own.
+
+``agents``
+    ``{_id: agent id, rev}``: one per stored agent. Every write transaction of an
+    agent increments ``rev`` first, so two writers of one agent conflict in the
+    engine (``WriteConflict``) and one of them retries after the other commits.
+``agent_info``
+    ``{_id: agent id, t: template id, c: created ms, n: message count, j: JSON}``.
+``agent_messages``
+    ``{a: agent, p: position, d: digest, c: first-stored ms, r: role, ct: [block
+    types], j: JSON}``, unique on ``(a, p)``.
+``agent_tool_calls``
+    ``{a, i: id, p: position, n: name, s: state, e: is_error, h: has_approval,
+    c: created ms, u: updated ms, d: digest, j}``, unique on ``(a, i)``.
+``agent_docs``
+    ``{a, f: family, k: key, s: sort ms, j}``, unique on ``(a, f, k)``.
+``agent_events``
+    ``{a, q: seq, ch: channel, j}``, unique on ``(a, q)``.
+``agent_locks``
+    ``{_id: agent id, owner, grant, expires: server ms, token}``: the lease and the
+    fencing counter. Not agent data: deleting the agent keeps it, so tokens never repeat.
+"""
+
+from __future__ import annotations
+
+import attrs
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from kode_core import SchemaVersionError
+
+from ._schema import Collection, Document
+
+#: The schema version of the ``agents`` component this code reads and writes.
+AGENT_SCHEMA_VERSION = 1
+AGENT_COMPONENT = "agents"
+
+
+def _index(*fields: str, name: str, unique: bool = False) -> IndexModel:
+    return IndexModel([(field, ASCENDING) for field in fields], name=name, unique=unique)
+
+
+#: ``AGENT_MIGRATIONS[v]`` takes a namespace's agent collections from ``v - 1`` to
+#: ``v``: ``{collection suffix: indexes}`` (creating an existing index is a no-op).
+AGENT_MIGRATIONS: dict[int, dict[str, list[IndexModel]]] = {
+    1: {
+        "agent_info": [
+            _index("t", "c", name="template_created"),
+            _index("c", name="created"),
+        ],
+        "agent_messages": [
+            _index("a", "p", name="agent_position", unique=True),
+            _index("c", "a", "p", name="created_agent_position"),
+        ],
+        "agent_tool_calls": [
+            _index("a", "i", name="agent_id", unique=True),
+            _index("a", "p", name="agent_position"),
+            _index("c", "a", "i", name="created_agent_id"),
+        ],
+        "agent_docs": [
+            _index("a", "f", "k", name="agent_family_key", unique=True),
+            _index("a", "f", "s", "k", name="agent_family_sort"),
+        ],
+        "agent_events": [
+            _index("a", "q", name="agent_seq", unique=True),
+            _index("a", "ch", "q", name="agent_channel_seq"),
+        ],
+    }
+}
+
+
+@attrs.frozen
+class AgentCollections:
+    """The agent-store collections of one namespace."""
+
+    meta: Collection
+    agents: Collection
+    info: Collection
+    messages: Collection
+    tool_calls: Collection
+    docs: Collection
+    events: Collection
+    locks: Collection
+
+    @classmethod
+    def of(cls, database: AsyncDatabase[Document], namespace: str) -> AgentCollections:
+        def named(suffix: str) -> Collection:
+            return database[f"{namespace}.{suffix}"]
+
+        return cls(
+            named("kode_meta"),
+            named("agents"),
+            named("agent_info"),
+            named("agent_messages"),
+            named("agent_tool_calls"),
+            named("agent_docs"),
+            named("agent_events"),
+            named("agent_locks"),
+        )
+
+    @property
+    def agent_data(self) -> tuple[Collection, ...]:
+        """Every collection holding agent records (the lock leases are not agent data)."""
+        return (self.agents, self.info, self.messages, self.tool_calls, self.docs, self.events)
+
+
+async def ensure_agent_schema(
+    database: AsyncDatabase[Document], namespace: str, *, auto_migrate: bool, where: str
+) -> None:
+    """Check the namespace's agent schema version; create or migrate it if allowed.
+
+    The same protocol as the session store's :func:`~kode_mongo._schema.ensure_schema`:
+    one read on the fast path; migrating creates the indexes, then raises the
+    recorded version with ``$max``. Raises :class:`~kode_core.SchemaVersionError`
+    for a newer version, or an older one with ``auto_migrate`` off (nothing created).
+    """
+    cols = AgentCollections.of(database, namespace)
+    found = await agent_stored_version(cols.meta)
+    if found == AGENT_SCHEMA_VERSION:
+        return
+    if found > AGENT_SCHEMA_VERSION or not auto_migrate:
+        raise SchemaVersionError("mongo", found, AGENT_SCHEMA_VERSION, where)
+    for version in range(found + 1, AGENT_SCHEMA_VERSION + 1):
+        for suffix, indexes in AGENT_MIGRATIONS[version].items():
+            await database[f"{namespace}.{suffix}"].create_indexes(indexes)
+    recorded = await _record_version(cols.meta)
+    if recorded > AGENT_SCHEMA_VERSION:
+        raise SchemaVersionError("mongo", recorded, AGENT_SCHEMA_VERSION, where)
+
+
+async def agent_stored_version(meta: Collection) -> int:
+    doc = await meta.find_one({"_id": AGENT_COMPONENT}, {"version": 1})
+    return int(doc["version"]) if doc else 0
+
+
+async def _record_version(meta: Collection) -> int:
+    update = {"$max": {"version": AGENT_SCHEMA_VERSION}}
+    try:
+        doc = await meta.find_one_and_update(
+            {"_id": AGENT_COMPONENT}, update, upsert=True, return_document=ReturnDocument.AFTER
+        )
+    except DuplicateKeyError:
+        # Two first upserts raced on the _id; the loser's document now exists.
+        doc = await meta.find_one_and_update(
+            {"_id": AGENT_COMPONENT}, update, return_document=ReturnDocument.AFTER
+        )
+    return int(doc["version"]) if doc else 0
