@@ -13,9 +13,10 @@ Each namespace is a set of collections ``<namespace>.session_keys``,
 option's database; see the README for the storage layout and every option.
 """
 
+from ._agent_store import MongoAgentStore
 from ._backend import MongoBackend
 from ._options import MongoOptions
 from ._session_store import MongoSessionStore
 from ._version import __version__
 
-__all__ = ["MongoBackend", "MongoOptions", "MongoSessionStore", "__version__"]
+__all__ = ["MongoAgentStore", "MongoBackend", "MongoOptions", "MongoSessionStore", "__version__"]

@@ -40,6 +40,8 @@ from kode_core import (
     map_exceptions,
 )
 
+from ._agent_schema import AgentCollections, ensure_agent_schema
+from ._agent_store import MongoAgentStore
 from ._options import MongoOptions
 from ._schema import Collections, Document, ensure_schema, stored_version
 from ._session_store import MongoSessionStore
@@ -72,6 +74,7 @@ class MongoBackend(Backend):
         self._client: AsyncMongoClient[Document] | None = None
         self._closed = False
         self._schemas_ready: OncePerKey[tuple[str, str]] = OncePerKey()
+        self._agent_schemas_ready: OncePerKey[tuple[str, str]] = OncePerKey()
         self._errors: dict[type[BaseException], Callable[[BaseException], KodeError]] = {
             ConnectionFailure: self._unavailable,
             # Raised while encoding (e.g. a key with a lone surrogate, which is not
@@ -79,6 +82,8 @@ class MongoBackend(Backend):
             # the whole batch.
             bson.errors.BSONError: self._unstorable,
             UnicodeEncodeError: self._unstorable,
+            # An int beyond BSON's 64 bits (an event seq), also raised while encoding.
+            OverflowError: self._unstorable,
             DriverConfigurationError: self._misconfigured,
             PyMongoError: self._driver_error,
         }
@@ -97,6 +102,12 @@ class MongoBackend(Backend):
         if not isinstance(options, MongoOptions):
             raise ConfigurationError(f"mongo: expected MongoOptions, got {type(options).__name__}")
         return MongoSessionStore(self, options)
+
+    def agent_store(self, options: BackendOptions) -> MongoAgentStore:
+        """An agent store of ``options``' database and namespace sharing this client. No I/O."""
+        if not isinstance(options, MongoOptions):
+            raise ConfigurationError(f"mongo: expected MongoOptions, got {type(options).__name__}")
+        return MongoAgentStore(self, options)
 
     @property
     def driver_version(self) -> str:
@@ -124,6 +135,28 @@ class MongoBackend(Backend):
         """Create or upgrade the namespace's indexes now, even with ``auto_migrate`` off."""
         with map_exceptions(self._errors):
             await self._ready_database(database, namespace, True)
+
+    @asynccontextmanager
+    async def agent_collections(
+        self, database: str, namespace: str
+    ) -> AsyncIterator[AgentCollections]:
+        """The namespace's agent-store collections once their schema is ready.
+
+        Driver errors raised while they are in use are translated into kode errors.
+        """
+        with map_exceptions(self._errors):
+            db = await self._ready_agent_database(database, namespace, self._options.auto_migrate)
+            yield AgentCollections.of(db, namespace)
+
+    async def migrate_agents(self, database: str, namespace: str) -> None:
+        """Create or upgrade the namespace's agent-store indexes now, whatever ``auto_migrate``."""
+        with map_exceptions(self._errors):
+            await self._ready_agent_database(database, namespace, True)
+
+    async def ping(self) -> None:
+        """One round trip to the deployment (the ``ping`` command)."""
+        with map_exceptions(self._errors):
+            await self._ready_client().admin.command("ping")
 
     async def recorded_version(self, database: str, namespace: str) -> int:
         """The schema version recorded for the namespace (0: none). Creates nothing."""
@@ -186,6 +219,22 @@ class MongoBackend(Backend):
                 namespace,
                 auto_migrate=auto_migrate,
                 where=f"{database}.{namespace}.kode_meta at {self._address}",
+            ),
+        )
+        return db
+
+    async def _ready_agent_database(
+        self, database: str, namespace: str, auto_migrate: bool
+    ) -> AsyncDatabase[Document]:
+        db = self._ready_client()[database]
+        await self._agent_schemas_ready.run(
+            (database, namespace),
+            functools.partial(
+                ensure_agent_schema,
+                db,
+                namespace,
+                auto_migrate=auto_migrate,
+                where=f"{database}.{namespace}.kode_meta (agents) at {self._address}",
             ),
         )
         return db

@@ -15,5 +15,7 @@ if TYPE_CHECKING:
 
 @hookimpl
 def kode_register_backends(registry: Registry) -> None:
-    """Register the ``mongo`` backend, which provides session stores."""
-    registry.add_backend("mongo", options=MongoOptions, factory=MongoBackend, services={"sessions"})
+    """Register the ``mongo`` backend, which provides session stores and agent stores."""
+    registry.add_backend(
+        "mongo", options=MongoOptions, factory=MongoBackend, services={"sessions", "agents"}
+    )

@@ -1,0 +1,438 @@
+"""The MongoDB agent store: one document per record, every agent write a transaction."""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pymongo import ASCENDING, DeleteMany, ReturnDocument, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError, OperationFailure
+
+from kode_core import (
+    AgentStats,
+    ConflictError,
+    Doc,
+    DocFamily,
+    ExtendedAgentStore,
+    InfoRow,
+    MessageQuery,
+    MessageRow,
+    SessionQuery,
+    StoredRowState,
+    ToolCallQuery,
+    ToolCallRow,
+    plan_replace,
+)
+
+from ._agent_queries import (
+    acquire_pipeline,
+    int64,
+    message_filter,
+    prefix_filter,
+    renew_pipeline,
+    session_filter,
+    tool_call_filter,
+)
+from ._agent_schema import AgentCollections
+from ._options import MongoOptions
+from ._schema import Collection, Document
+
+if TYPE_CHECKING:
+    from ._backend import MongoBackend
+
+_T = TypeVar("_T")
+Work = Callable[[AgentCollections, AsyncClientSession], Awaitable[_T]]
+_NAMESPACE_NOT_FOUND = 26  # collStats of a collection that does not exist (older servers)
+
+
+class MongoAgentStore(ExtendedAgentStore):
+    """Agent runtime state in one database's ``<namespace>.agent*`` collections.
+
+    Every write is one transaction that first increments the agent's ``agents``
+    document, so writers of one agent (in any process) conflict in the engine and
+    run one after the other: a replace never mixes two saves, a delete or fork
+    never sees half a write. The lock is a lease document on the server's clock.
+    """
+
+    def __init__(self, backend: MongoBackend, options: MongoOptions) -> None:
+        super().__init__(options)
+        self._backend = backend
+        self._database = options.database
+
+    def __repr__(self) -> str:
+        return (
+            f"<MongoAgentStore {self._backend.address} database={self._database!r} "
+            f"namespace={self.namespace!r}>"
+        )
+
+    @property
+    def database(self) -> str:
+        """The MongoDB database this store reads and writes."""
+        return self._database
+
+    def _collections(self) -> AbstractAsyncContextManager[AgentCollections]:
+        return self._backend.agent_collections(self._database, self.namespace)
+
+    async def _migrate(self) -> None:
+        await self._backend.migrate_agents(self._database, self.namespace)
+
+    async def _write(self, agent_id: str, work: Work[_T]) -> _T:
+        """Run ``work`` in a transaction that first marks the agent as written."""
+        async with self._collections() as cols:
+
+            async def run(session: AsyncClientSession) -> _T:
+                # The first write of the transaction: a concurrent writer of this agent
+                # that wrote it too conflicts here or at its own write, and retries.
+                await cols.agents.update_one(
+                    {"_id": agent_id}, {"$inc": {"rev": 1}}, upsert=True, session=session
+                )
+                return await work(cols, session)
+
+            return await self._backend.transaction(run)
+
+    # -- messages and tool calls: replace by plan ---------------------------------------
+
+    async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
+        async def work(cols: AgentCollections, session: AsyncClientSession) -> int:
+            cursor = cols.messages.find(
+                {"a": agent_id}, {"_id": 0, "p": 1, "d": 1, "c": 1}, session=session
+            )
+            existing: dict[object, StoredRowState] = {
+                doc["p"]: StoredRowState(doc["d"], doc["c"]) async for doc in cursor
+            }
+            plan = plan_replace(existing, rows)
+            ops: list[Any] = [
+                UpdateOne(
+                    {"a": agent_id, "p": row.position},
+                    {"$set": _message_fields(row)},
+                    upsert=True,
+                )
+                for row in plan.upserts
+            ]
+            if plan.deletes:
+                ops.append(DeleteMany({"a": agent_id, "p": {"$in": plan.deletes}}))
+            if ops:
+                await cols.messages.bulk_write(ops, ordered=True, session=session)
+            return plan.write_count
+
+        return await self._write(agent_id, work)
+
+    async def _load_messages(self, agent_id: str) -> builtins.list[str]:
+        return await self._bodies(lambda cols: cols.messages, {"a": agent_id}, [("p", ASCENDING)])
+
+    async def _replace_tool_calls(self, agent_id: str, rows: Sequence[ToolCallRow]) -> int:
+        async def work(cols: AgentCollections, session: AsyncClientSession) -> int:
+            cursor = cols.tool_calls.find(
+                {"a": agent_id}, {"_id": 0, "i": 1, "d": 1, "c": 1}, session=session
+            )
+            existing: dict[object, StoredRowState] = {
+                doc["i"]: StoredRowState(doc["d"], doc["c"]) async for doc in cursor
+            }
+            plan = plan_replace(existing, rows)
+            ops: list[Any] = [
+                UpdateOne(
+                    {"a": agent_id, "i": row.id}, {"$set": _tool_call_fields(row)}, upsert=True
+                )
+                for row in plan.upserts
+            ]
+            if plan.deletes:
+                ops.append(DeleteMany({"a": agent_id, "i": {"$in": plan.deletes}}))
+            if ops:
+                await cols.tool_calls.bulk_write(ops, ordered=True, session=session)
+            return plan.write_count
+
+        return await self._write(agent_id, work)
+
+    async def _load_tool_calls(self, agent_id: str) -> builtins.list[str]:
+        return await self._bodies(lambda cols: cols.tool_calls, {"a": agent_id}, [("p", ASCENDING)])
+
+    # -- documents ------------------------------------------------------------------------
+
+    async def _put_doc(self, agent_id: str, family: DocFamily, doc: Doc) -> None:
+        async def work(cols: AgentCollections, session: AsyncClientSession) -> None:
+            await cols.docs.update_one(
+                {"a": agent_id, "f": family.value, "k": doc.key},
+                {"$set": {"s": doc.sort_ms, "j": doc.body}},
+                upsert=True,
+                session=session,
+            )
+
+        await self._write(agent_id, work)
+
+    async def _replace_docs(self, agent_id: str, family: DocFamily, docs: Sequence[Doc]) -> None:
+        async def work(cols: AgentCollections, session: AsyncClientSession) -> None:
+            await cols.docs.delete_many({"a": agent_id, "f": family.value}, session=session)
+            if docs:
+                await cols.docs.insert_many(
+                    [_doc_fields(agent_id, family.value, doc) for doc in docs],
+                    ordered=True,
+                    session=session,
+                )
+
+        await self._write(agent_id, work)
+
+    async def _get_doc(self, agent_id: str, family: DocFamily, key: str) -> str | None:
+        async with self._collections() as cols:
+            found = await cols.docs.find_one(
+                {"a": agent_id, "f": family.value, "k": key}, {"_id": 0, "j": 1}
+            )
+        return None if found is None else str(found["j"])
+
+    async def _list_docs(self, agent_id: str, family: DocFamily) -> builtins.list[str]:
+        return await self._bodies(
+            lambda cols: cols.docs,
+            {"a": agent_id, "f": family.value},
+            [("s", ASCENDING), ("k", ASCENDING)],
+        )
+
+    async def _bodies(
+        self,
+        collection: Callable[[AgentCollections], Collection],
+        spec: Document,
+        sort: list[tuple[str, int]],
+    ) -> builtins.list[str]:
+        async with self._collections() as cols:
+            cursor = collection(cols).find(spec, {"_id": 0, "j": 1}).sort(sort)
+            return [doc["j"] async for doc in cursor]
+
+    # -- events -------------------------------------------------------------------------
+
+    async def _append_event(self, agent_id: str, seq: int, channel: str, body: str) -> None:
+        async def work(cols: AgentCollections, session: AsyncClientSession) -> None:
+            # Inside the transaction, so a concurrent append of the same seq either
+            # conflicts (and this one retries, then finds it) or is found here.
+            found = await cols.events.find_one(
+                {"a": agent_id, "q": seq}, {"_id": 0, "j": 1}, session=session
+            )
+            if found is None:
+                await cols.events.insert_one(
+                    {"a": agent_id, "q": seq, "ch": channel, "j": body}, session=session
+                )
+                return
+            await session.abort_transaction()  # stored already: write nothing
+            if found["j"] != body:
+                raise ConflictError(
+                    f"agent {agent_id!r} already has a different event at seq {seq}"
+                )
+
+        await self._write(agent_id, work)
+
+    async def _read_events(
+        self, agent_id: str, after: int, channel: str | None, limit: int
+    ) -> builtins.list[tuple[int, str]]:
+        spec: Document = {"a": agent_id, "q": {"$gt": int64(after)}}
+        if channel is not None:
+            spec["ch"] = channel
+        async with self._collections() as cols:
+            cursor = (
+                cols.events.find(spec, {"_id": 0, "q": 1, "j": 1})
+                .sort("q", ASCENDING)
+                .limit(int64(limit))
+            )
+            return [(doc["q"], doc["j"]) async for doc in cursor]
+
+    # -- info and lifecycle ---------------------------------------------------------------
+
+    async def _save_info(self, row: InfoRow) -> None:
+        async def work(cols: AgentCollections, session: AsyncClientSession) -> None:
+            await cols.info.replace_one(
+                {"_id": row.agent_id}, _info_fields(row), upsert=True, session=session
+            )
+
+        await self._write(row.agent_id, work)
+
+    async def _load_info(self, agent_id: str) -> str | None:
+        async with self._collections() as cols:
+            found = await cols.info.find_one({"_id": agent_id}, {"_id": 0, "j": 1})
+        return None if found is None else str(found["j"])
+
+    async def _exists(self, agent_id: str) -> bool:
+        # Every write transaction upserts the agents document, and delete removes it
+        # in the transaction that removes the rest: it exists iff anything does.
+        async with self._collections() as cols:
+            return await cols.agents.find_one({"_id": agent_id}, {"_id": 1}) is not None
+
+    async def _delete_agent(self, agent_id: str) -> None:
+        async def work(cols: AgentCollections, session: AsyncClientSession) -> None:
+            # The agents document first: a concurrent writer of the agent conflicts on it.
+            deleted = await cols.agents.delete_one({"_id": agent_id}, session=session)
+            if not deleted.deleted_count:
+                await session.abort_transaction()
+                return
+            await cols.info.delete_one({"_id": agent_id}, session=session)
+            for collection in (cols.messages, cols.tool_calls, cols.docs, cols.events):
+                await collection.delete_many({"a": agent_id}, session=session)
+
+        async with self._collections() as cols:
+            await self._backend.transaction(lambda session: work(cols, session))
+
+    async def _list_agents(self, prefix: str | None) -> builtins.list[str]:
+        async with self._collections() as cols:
+            cursor = cols.agents.find(prefix_filter(prefix), {"_id": 1}).sort("_id", ASCENDING)
+            ids = [str(doc["_id"]) async for doc in cursor]
+        return [agent_id for agent_id in ids if prefix is None or agent_id.startswith(prefix)]
+
+    async def _fork(self, source: str, targets: Sequence[InfoRow]) -> None:
+        async def work(cols: AgentCollections, session: AsyncClientSession) -> None:
+            # One snapshot: every family is read as of the same moment.
+            families = {}
+            for collection in (cols.messages, cols.tool_calls, cols.docs, cols.events):
+                cursor = collection.find({"a": source}, {"_id": 0}, session=session)
+                families[collection.name] = (collection, [doc async for doc in cursor])
+            for target in targets:
+                await cols.agents.update_one(
+                    {"_id": target.agent_id}, {"$inc": {"rev": 1}}, upsert=True, session=session
+                )
+                for collection, docs in families.values():
+                    if docs:
+                        await collection.insert_many(
+                            [{**doc, "a": target.agent_id} for doc in docs],
+                            ordered=True,
+                            session=session,
+                        )
+                await cols.info.replace_one(
+                    {"_id": target.agent_id}, _info_fields(target), upsert=True, session=session
+                )
+
+        async with self._collections() as cols:
+            await self._backend.transaction(lambda session: work(cols, session))
+
+    # -- queries and statistics -------------------------------------------------------------
+
+    async def _query_sessions(self, query: SessionQuery) -> builtins.list[str]:
+        spec, sort = session_filter(query)
+        docs = await self._page(lambda cols: cols.info, spec, sort, query.offset, query.limit)
+        return [doc["j"] for doc in docs]
+
+    async def _query_messages(
+        self, query: MessageQuery
+    ) -> builtins.list[tuple[str, int, str, int]]:
+        spec, sort = message_filter(query)
+        docs = await self._page(lambda cols: cols.messages, spec, sort, query.offset, query.limit)
+        return [(doc["a"], doc["p"], doc["j"], doc["c"]) for doc in docs]
+
+    async def _query_tool_calls(self, query: ToolCallQuery) -> builtins.list[tuple[str, str]]:
+        spec, sort = tool_call_filter(query)
+        docs = await self._page(lambda cols: cols.tool_calls, spec, sort, query.offset, query.limit)
+        return [(doc["a"], doc["j"]) for doc in docs]
+
+    async def _page(
+        self,
+        collection: Callable[[AgentCollections], Collection],
+        spec: Document,
+        sort: list[tuple[str, int]],
+        offset: int,
+        limit: int,
+    ) -> builtins.list[Document]:
+        if limit == 0:
+            return []  # MongoDB reads limit(0) as "no limit"
+        async with self._collections() as cols:
+            cursor = collection(cols).find(spec).sort(sort).skip(int64(offset)).limit(int64(limit))
+            return [doc async for doc in cursor]
+
+    async def _stats(self, agent_id: str) -> AgentStats:
+        async with self._collections() as cols:
+            messages = await cols.messages.count_documents({"a": agent_id})
+            snapshots = await cols.docs.count_documents(
+                {"a": agent_id, "f": DocFamily.SNAPSHOTS.value}
+            )
+            by_name = await _counts_by(cols.tool_calls, agent_id, "n")
+            by_state = await _counts_by(cols.tool_calls, agent_id, "s")
+        return AgentStats(agent_id, messages, sum(by_name.values()), snapshots, by_name, by_state)
+
+    # -- health and metrics -----------------------------------------------------------------
+
+    async def _ping(self) -> None:
+        await self._backend.ping()
+
+    async def _storage_bytes(self) -> int | None:
+        # collStats of each agent collection: data plus indexes, as the engine counts them.
+        total = 0
+        async with self._collections() as cols:
+            database = cols.agents.database
+            for collection in (*cols.agent_data, cols.locks):
+                try:
+                    stats = await database.command("collStats", collection.name)
+                except OperationFailure as exc:
+                    if exc.code != _NAMESPACE_NOT_FOUND:
+                        raise
+                    continue
+                total += int(stats.get("storageSize", 0)) + int(stats.get("totalIndexSize", 0))
+        return total
+
+    # -- the lock ---------------------------------------------------------------------------
+
+    async def _lock_try_acquire(self, agent_id: str, owner: str, lease_ms: int) -> int | None:
+        grant = uuid.uuid4().hex
+        async with self._collections() as cols:
+            try:
+                doc = await cols.locks.find_one_and_update(
+                    {"_id": agent_id},
+                    acquire_pipeline(owner, grant, lease_ms),
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                return None  # another acquirer's upsert created the lease first
+        if doc is None or doc.get("grant") != grant:
+            return None
+        return int(doc["token"])
+
+    async def _lock_renew(self, agent_id: str, owner: str, lease_ms: int) -> bool:
+        async with self._collections() as cols:
+            result = await cols.locks.update_one(
+                {"_id": agent_id, "owner": owner}, renew_pipeline(lease_ms)
+            )
+        return result.matched_count == 1
+
+    async def _lock_release(self, agent_id: str, owner: str) -> None:
+        async with self._collections() as cols:
+            await cols.locks.update_one(
+                {"_id": agent_id, "owner": owner},
+                {"$unset": {"owner": "", "grant": "", "expires": ""}},
+            )
+
+
+def _message_fields(row: MessageRow) -> Document:
+    return {
+        "d": row.digest,
+        "c": row.created_ms,
+        "r": row.role,
+        "ct": list(row.content_types),
+        "j": row.body,
+    }
+
+
+def _tool_call_fields(row: ToolCallRow) -> Document:
+    return {
+        "p": row.position,
+        "n": row.name,
+        "s": row.state,
+        "e": row.is_error,
+        "h": row.has_approval,
+        "c": row.created_ms,
+        "u": row.updated_ms,
+        "d": row.digest,
+        "j": row.body,
+    }
+
+
+def _doc_fields(agent_id: str, family: str, doc: Doc) -> Document:
+    return {"a": agent_id, "f": family, "k": doc.key, "s": doc.sort_ms, "j": doc.body}
+
+
+def _info_fields(row: InfoRow) -> Document:
+    return {"t": row.template_id, "c": row.created_ms, "n": row.message_count, "j": row.body}
+
+
+async def _counts_by(collection: Collection, agent_id: str, field: str) -> dict[str, int]:
+    pipeline: list[Document] = [
+        {"$match": {"a": agent_id}},
+        {"$group": {"_id": f"${field}", "n": {"$sum": 1}}},
+    ]
+    cursor = await collection.aggregate(pipeline)
+    return {str(doc["_id"]): int(doc["n"]) async for doc in cursor}
