@@ -1,4 +1,4 @@
-"""kode-redis: kode's session stores on Redis (``redis.asyncio``).
+"""kode-redis: kode's session and agent stores on Redis (``redis.asyncio``).
 
 Register it with ``pip install kode-redis`` (entry point ``kode``), then::
 
@@ -8,9 +8,10 @@ Register it with ``pip install kode-redis`` (entry point ``kode``), then::
     store = stores.build({"kind": "redis", "options": {"namespace": "tenant_a"}})
 """
 
+from ._agent_store import RedisAgentStore
 from ._backend import RedisBackend
 from ._options import RedisOptions
 from ._session_store import RedisSessionStore
 from ._version import __version__
 
-__all__ = ["RedisBackend", "RedisOptions", "RedisSessionStore", "__version__"]
+__all__ = ["RedisAgentStore", "RedisBackend", "RedisOptions", "RedisSessionStore", "__version__"]

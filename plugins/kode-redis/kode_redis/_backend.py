@@ -16,6 +16,9 @@ from redis.commands.core import AsyncScript
 import kode_core
 from kode_core import BackendError, BackendUnavailableError, OncePerKey
 
+from ._agent_schema import AGENT_SCHEMA_VERSION, AGENT_VERSION_FIELD
+from ._agent_scripts import AgentScripts
+from ._agent_store import RedisAgentStore
 from ._options import RedisOptions, redis_address
 from ._schema import SCHEMA_VERSION, VERSION_FIELD, KeyLayout, ensure_schema
 from ._session_store import APPEND_LUA, RedisSessionStore
@@ -28,7 +31,7 @@ CLIENT_NAME = "kode"
 
 
 class RedisBackend(kode_core.Backend):
-    """Session stores on a Redis server, sharing one client and connection pool.
+    """Session and agent stores on a Redis server, sharing one client and connection pool.
 
     Construction does no I/O and even the pool connects lazily, on the first
     command. Each namespace's layout version is checked once, on first use.
@@ -44,6 +47,8 @@ class RedisBackend(kode_core.Backend):
         self._append: AsyncScript | None = None
         self._closed = False
         self._schemas: OncePerKey[str] = OncePerKey()
+        self._agent_schemas: OncePerKey[str] = OncePerKey()
+        self._agent_scripts: AgentScripts | None = None
 
     def __repr__(self) -> str:
         return f"<RedisBackend {self._address}>"
@@ -52,6 +57,40 @@ class RedisBackend(kode_core.Backend):
         if not isinstance(options, RedisOptions):
             raise TypeError(f"expected RedisOptions, got {type(options).__name__}")
         return RedisSessionStore(self, options)
+
+    def agent_store(self, options: kode_core.BackendOptions) -> RedisAgentStore:
+        if not isinstance(options, RedisOptions):
+            raise TypeError(f"expected RedisOptions, got {type(options).__name__}")
+        return RedisAgentStore(self, options)
+
+    async def agent_client(
+        self, namespace: str, *, auto_migrate: bool | None = None
+    ) -> tuple[Redis, AgentScripts]:
+        """The shared client and the agent scripts, once ``namespace``'s agent-store
+        layout version has been checked (recorded with ``auto_migrate``)."""
+        client = self._ready_client()
+        if self._agent_scripts is None:
+            self._agent_scripts = AgentScripts.register(client)
+        scripts = self._agent_scripts
+        allowed = self._options.auto_migrate if auto_migrate is None else auto_migrate
+
+        async def ensure() -> None:
+            await ensure_schema(
+                client,
+                KeyLayout(namespace),
+                auto_migrate=allowed,
+                field=AGENT_VERSION_FIELD,
+                version=AGENT_SCHEMA_VERSION,
+            )
+
+        with self.errors():
+            await self._agent_schemas.run(namespace, ensure)
+        return client, scripts
+
+    async def ping(self) -> None:
+        """One round trip to the server (no schema check)."""
+        with self.errors():
+            await self._ready_client().ping()
 
     async def client(self, namespace: str, *, auto_migrate: bool | None = None) -> Redis:
         """The shared client, once ``namespace``'s layout version has been checked.
@@ -158,5 +197,6 @@ class RedisBackend(kode_core.Backend):
         """Close the pool's connections. Idempotent."""
         self._closed = True
         client, self._client, self._append = self._client, None, None
+        self._agent_scripts = None
         if client is not None:
             await client.aclose()

@@ -10,5 +10,7 @@ from ._options import RedisOptions
 
 @kode_core.hookimpl
 def kode_register_backends(registry: kode_core.Registry) -> None:
-    """Register the ``redis`` backend, which provides session stores."""
-    registry.add_backend("redis", options=RedisOptions, factory=RedisBackend, services={"sessions"})
+    """Register the ``redis`` backend, which provides session and agent stores."""
+    registry.add_backend(
+        "redis", options=RedisOptions, factory=RedisBackend, services={"sessions", "agents"}
+    )

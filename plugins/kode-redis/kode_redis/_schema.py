@@ -112,23 +112,31 @@ class KeyLayout:
         return TranscriptKeys(f"{base}:log", f"{base}:uuids", f"{base}:meta")
 
 
-async def ensure_schema(client: Redis, layout: KeyLayout, *, auto_migrate: bool) -> None:
+async def ensure_schema(
+    client: Redis,
+    layout: KeyLayout,
+    *,
+    auto_migrate: bool,
+    field: str = VERSION_FIELD,
+    version: int = SCHEMA_VERSION,
+) -> None:
     """Check (and on a fresh namespace, record) the layout version of ``layout.namespace``.
 
     Raises :class:`~kode_core.SchemaVersionError` when the recorded version is not
-    :data:`SCHEMA_VERSION`, or when none is recorded and ``auto_migrate`` is off (then
-    nothing is written). Recording uses ``HSETNX``: the engine lets exactly one of
-    several racing processes write it, and all of them then read the same value.
+    ``version``, or when none is recorded and ``auto_migrate`` is off (then nothing
+    is written). Recording uses ``HSETNX``: the engine lets exactly one of several
+    racing processes write it, and all of them then read the same value. ``field``
+    and ``version`` select the record: each service family keeps its own.
     """
-    found = await client.hget(layout.meta, VERSION_FIELD)
+    found = await client.hget(layout.meta, field)
     if found is None:
         if not auto_migrate:
-            raise SchemaVersionError("redis", 0, SCHEMA_VERSION, where=layout.meta)
-        await client.hsetnx(layout.meta, VERSION_FIELD, SCHEMA_VERSION)
-        found = await client.hget(layout.meta, VERSION_FIELD)
+            raise SchemaVersionError("redis", 0, version, where=f"{layout.meta} {field}")
+        await client.hsetnx(layout.meta, field, version)
+        found = await client.hget(layout.meta, field)
     text = found.decode() if isinstance(found, bytes) else str(found)
     if not text.isdigit():
-        raise BackendError("redis", f"{layout.meta} holds an unreadable {VERSION_FIELD} {text!r}")
-    if int(text) != SCHEMA_VERSION:
+        raise BackendError("redis", f"{layout.meta} holds an unreadable {field} {text!r}")
+    if int(text) != version:
         # Version 1 is the first layout, so there is nothing older to migrate from yet.
-        raise SchemaVersionError("redis", int(text), SCHEMA_VERSION, where=layout.meta)
+        raise SchemaVersionError("redis", int(text), version, where=f"{layout.meta} {field}")

@@ -1,0 +1,146 @@
+"""The key layout of the ``redis`` agent store and its schema version.
+
+The agent store keeps its own layout version, in the field
+``agents_schema_version`` of the namespace's ``kode:<ns>:meta`` hash (the
+session store's ``schema_version`` sits beside it), so each family migrates on
+its own. Every key of one agent carries the hash tag ``{<A>}``, ``A`` being the
+agent id escaped like the session store's key parts (``%``, ``:``, ``{``, ``}``
+never occur in it), so one agent's keys share one cluster slot and the scripts
+that replace, append or delete touch that slot alone (plus the namespace's
+agent index)::
+
+    kode:<ns>:agents                 ZSET   agent id, score 0 (BYLEX: code point order)
+    kode:<ns>:agent:{A}:m:state      HASH   position -> JSON [digest, created_ms, role, types]
+    kode:<ns>:agent:{A}:m:body       HASH   position -> message JSON
+    kode:<ns>:agent:{A}:t:state      HASH   tool-call id -> JSON [digest, created_ms,
+                                            position, name, state, is_error, has_approval,
+                                            updated_ms]
+    kode:<ns>:agent:{A}:t:body       HASH   tool-call id -> record JSON
+    kode:<ns>:agent:{A}:ver          HASH   messages / tool_calls -> token of the last replace
+    kode:<ns>:agent:{A}:d:<family>   HASH   document key -> "<sort_ms>:<JSON>"
+    kode:<ns>:agent:{A}:ev:body      HASH   seq -> event JSON
+    kode:<ns>:agent:{A}:ev:all       ZSET   seq member (see :func:`seq_member`), score 0
+    kode:<ns>:agent:{A}:ev:<channel> ZSET   the same, for one channel
+    kode:<ns>:agent:{A}:info         HASH   body, template_id, created_ms, message_count
+    kode:<ns>:agent:{A}:lease        STRING lock owner, with the lease as its PX expiry
+    kode:<ns>:agent:{A}:fence        STRING the lock's fencing counter (INCR)
+
+The lease and the fence are not agent data: deleting an agent keeps the fence,
+so fencing tokens never repeat for an agent id.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from kode_core import DocFamily, EventChannel
+
+from ._schema import escape
+
+#: The agent-store layout version this code reads and writes.
+AGENT_SCHEMA_VERSION = 1
+#: The field of ``kode:<ns>:meta`` that records :data:`AGENT_SCHEMA_VERSION`.
+AGENT_VERSION_FIELD = "agents_schema_version"
+
+FAMILIES = tuple(DocFamily)
+CHANNELS = tuple(channel.value for channel in EventChannel)
+
+
+def seq_member(seq: int) -> str:
+    """An event's seq as a sorted-set member whose byte order is the numeric order.
+
+    Scores are doubles, exact only below 2**53, so events are ordered BYLEX on
+    ``<digit count, 3 digits><digits>``: shorter numbers sort first, equal lengths
+    compare digit by digit.
+    """
+    digits = str(seq)
+    return f"{len(digits):03d}{digits}"
+
+
+def seq_of(member: str) -> int:
+    """The seq :func:`seq_member` made ``member`` from."""
+    return int(member[3:])
+
+
+@attrs.frozen
+class AgentKeys:
+    """The keys of one agent's records."""
+
+    base: str
+
+    def _key(self, suffix: str) -> str:
+        return f"{self.base}:{suffix}"
+
+    @property
+    def message_state(self) -> str:
+        return self._key("m:state")
+
+    @property
+    def message_body(self) -> str:
+        return self._key("m:body")
+
+    @property
+    def tool_state(self) -> str:
+        return self._key("t:state")
+
+    @property
+    def tool_body(self) -> str:
+        return self._key("t:body")
+
+    @property
+    def versions(self) -> str:
+        return self._key("ver")
+
+    def docs(self, family: DocFamily) -> str:
+        return self._key(f"d:{family.value}")
+
+    @property
+    def event_body(self) -> str:
+        return self._key("ev:body")
+
+    def events(self, channel: str | None = None) -> str:
+        """The seq index of every event, or of one channel's."""
+        return self._key(f"ev:{channel or 'all'}")
+
+    @property
+    def info(self) -> str:
+        return self._key("info")
+
+    @property
+    def lease(self) -> str:
+        return self._key("lease")
+
+    @property
+    def fence(self) -> str:
+        return self._key("fence")
+
+    @property
+    def data(self) -> tuple[str, ...]:
+        """Every key holding the agent's records (not its lease or fence), in a fixed order."""
+        return (
+            self.message_state,
+            self.message_body,
+            self.tool_state,
+            self.tool_body,
+            self.versions,
+            *(self.docs(family) for family in FAMILIES),
+            self.event_body,
+            self.events(),
+            *(self.events(channel) for channel in CHANNELS),
+            self.info,
+        )
+
+
+@attrs.frozen
+class AgentLayout:
+    """Maps a namespace and agent ids to Redis key names."""
+
+    namespace: str
+
+    @property
+    def agents(self) -> str:
+        """The sorted set of the namespace's agent ids."""
+        return f"kode:{self.namespace}:agents"
+
+    def agent(self, agent_id: str) -> AgentKeys:
+        return AgentKeys(f"kode:{self.namespace}:agent:{{{escape(agent_id)}}}")

@@ -1,0 +1,359 @@
+"""The agent runtime store on Redis: hashes per agent, every write one Lua script."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import random
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+import kode_core
+from kode_core import (
+    AgentStats,
+    ConflictError,
+    Doc,
+    DocFamily,
+    InfoRow,
+    MessageQuery,
+    MessageRow,
+    SessionQuery,
+    StoredRowState,
+    ToolCallQuery,
+    ToolCallRow,
+    plan_replace,
+)
+
+from ._agent_queries import query_messages, query_sessions, query_tool_calls
+from ._agent_schema import AgentKeys, AgentLayout, seq_member, seq_of
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from ._agent_scripts import AgentScripts
+    from ._backend import RedisBackend
+    from ._options import RedisOptions
+
+#: Compare-and-set replaces lost to concurrent writers of the same agent before giving up.
+MAX_ATTEMPTS = 100
+_REFUSED = -1
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def message_state(row: MessageRow) -> str:
+    """What the replace plan and the message queries need of a row, without its body."""
+    return json.dumps([row.digest, row.created_ms, row.role, list(row.content_types)])
+
+
+def tool_call_state(row: ToolCallRow) -> str:
+    """What the replace plan, loads and the tool-call queries need of a row."""
+    return json.dumps(
+        [
+            row.digest,
+            row.created_ms,
+            row.position,
+            row.name,
+            row.state,
+            row.is_error,
+            row.has_approval,
+            row.updated_ms,
+        ]
+    )
+
+
+class RedisAgentStore(kode_core.ExtendedAgentStore):
+    """Agent runtime stores in one namespace of a Redis server.
+
+    A whole-list save (messages, tool calls) reads the family's stored digests
+    and replace token in one ``MULTI``, plans with :func:`~kode_core.plan_replace`,
+    and runs one script that applies the plan only if the token is unchanged
+    (compare-and-set), writing only the plan's rows; a writer that lost the race
+    reads again. Concurrent savers of one agent therefore end with exactly one
+    writer's full list, and the check runs in the engine, across processes.
+    """
+
+    def __init__(self, backend: RedisBackend, options: RedisOptions) -> None:
+        super().__init__(options)
+        self._backend = backend
+        self._layout = AgentLayout(options.namespace)
+
+    def __repr__(self) -> str:
+        return f"<RedisAgentStore namespace={self.namespace!r} backend={self._backend!r}>"
+
+    async def _ready(self) -> tuple[Redis, AgentScripts]:
+        return await self._backend.agent_client(self.namespace)
+
+    def _keys(self, agent_id: str) -> AgentKeys:
+        return self._layout.agent(agent_id)
+
+    async def _migrate(self) -> None:
+        await self._backend.agent_client(self.namespace, auto_migrate=True)
+
+    # -- whole lists: messages and tool calls ------------------------------------------
+
+    async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
+        keys = self._keys(agent_id)
+        return await self._replace(
+            agent_id, "messages", (keys.message_state, keys.message_body), rows, int, message_state
+        )
+
+    async def _replace_tool_calls(self, agent_id: str, rows: Sequence[ToolCallRow]) -> int:
+        keys = self._keys(agent_id)
+        return await self._replace(
+            agent_id, "tool_calls", (keys.tool_state, keys.tool_body), rows, str, tool_call_state
+        )
+
+    async def _replace(
+        self,
+        agent_id: str,
+        field: str,
+        hashes: tuple[str, str],
+        rows: Sequence[Any],
+        key_of: Callable[[str], object],
+        state_of: Callable[[Any], str],
+    ) -> int:
+        client, scripts = await self._ready()
+        keys = self._keys(agent_id)
+        script_keys = [*hashes, keys.versions, self._layout.agents]
+        with self._backend.errors():
+            for attempt in range(MAX_ATTEMPTS):
+                # MULTI/EXEC: the token and the digests come from the same moment.
+                async with client.pipeline(transaction=True) as pipe:
+                    pipe.hget(keys.versions, field)
+                    pipe.hgetall(hashes[0])
+                    token, stored = await pipe.execute()
+                existing = {}
+                for key, value in stored.items():
+                    digest, created_ms = json.loads(value)[:2]
+                    existing[key_of(_text(key))] = StoredRowState(digest, created_ms)
+                plan = plan_replace(existing, rows)
+                args: list[str | int] = [field, _text(token or ""), uuid.uuid4().hex, agent_id]
+                args.append(len(plan.upserts))
+                for row in plan.upserts:
+                    args += [str(row.key), state_of(row), row.body]
+                args += [str(key) for key in plan.deletes]
+                written = int(await scripts.replace(keys=script_keys, args=args))
+                if written != _REFUSED:
+                    return written
+                # Jittered, growing pause so racing writers stop colliding.
+                await anyio.sleep(random.uniform(0, min(0.05, 0.0005 * 2 ** min(attempt, 10))))
+        raise ConflictError(
+            f"redis: replacing the {field} of agent {agent_id!r} lost {MAX_ATTEMPTS} "
+            "compare-and-set rounds to concurrent writers"
+        )
+
+    async def _load_messages(self, agent_id: str) -> builtins.list[str]:
+        client, _ = await self._ready()
+        with self._backend.errors():
+            bodies = await client.hgetall(self._keys(agent_id).message_body)
+        ordered = sorted((int(_text(position)), _text(body)) for position, body in bodies.items())
+        return [body for _, body in ordered]
+
+    async def _load_tool_calls(self, agent_id: str) -> builtins.list[str]:
+        client, _ = await self._ready()
+        keys = self._keys(agent_id)
+        with self._backend.errors():
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.hgetall(keys.tool_state)
+                pipe.hgetall(keys.tool_body)
+                states, bodies = await pipe.execute()
+        by_id = {_text(key): _text(body) for key, body in bodies.items()}
+        positions = sorted((json.loads(value)[2], _text(key)) for key, value in states.items())
+        return [by_id[key] for _, key in positions]
+
+    # -- documents ------------------------------------------------------------------------
+
+    async def _put_doc(self, agent_id: str, family: DocFamily, doc: Doc) -> None:
+        _, scripts = await self._ready()
+        keys = [self._keys(agent_id).docs(family), self._layout.agents]
+        with self._backend.errors():
+            await scripts.put_doc(keys=keys, args=[agent_id, doc.key, f"{doc.sort_ms}:{doc.body}"])
+
+    async def _replace_docs(self, agent_id: str, family: DocFamily, docs: Sequence[Doc]) -> None:
+        _, scripts = await self._ready()
+        keys = [self._keys(agent_id).docs(family), self._layout.agents]
+        args = [agent_id]
+        for doc in docs:
+            args += [doc.key, f"{doc.sort_ms}:{doc.body}"]
+        with self._backend.errors():
+            await scripts.replace_docs(keys=keys, args=args)
+
+    async def _get_doc(self, agent_id: str, family: DocFamily, key: str) -> str | None:
+        client, _ = await self._ready()
+        with self._backend.errors():
+            value = await client.hget(self._keys(agent_id).docs(family), key)
+        return None if value is None else _text(value).partition(":")[2]
+
+    async def _list_docs(self, agent_id: str, family: DocFamily) -> builtins.list[str]:
+        client, _ = await self._ready()
+        with self._backend.errors():
+            stored = await client.hgetall(self._keys(agent_id).docs(family))
+        docs = []
+        for key, value in stored.items():
+            sort_ms, _, body = _text(value).partition(":")
+            docs.append((int(sort_ms), _text(key), body))
+        # Python compares str by code point, as the contract orders keys.
+        return [body for _, _, body in sorted(docs)]
+
+    # -- events -----------------------------------------------------------------------------
+
+    async def _append_event(self, agent_id: str, seq: int, channel: str, body: str) -> None:
+        _, scripts = await self._ready()
+        keys = self._keys(agent_id)
+        script_keys = [keys.event_body, keys.events(), keys.events(channel), self._layout.agents]
+        with self._backend.errors():
+            result = await scripts.append_event(
+                keys=script_keys, args=[agent_id, seq_member(seq), body]
+            )
+        if int(result) == _REFUSED:
+            raise ConflictError(
+                f"redis: event seq {seq} of agent {agent_id!r} is stored with another body"
+            )
+
+    async def _read_events(
+        self, agent_id: str, after: int, channel: str | None, limit: int
+    ) -> builtins.list[tuple[int, str]]:
+        _, scripts = await self._ready()
+        keys = self._keys(agent_id)
+        lower = "-" if after < 0 else f"({seq_member(after)}"
+        with self._backend.errors():
+            members, bodies = await scripts.read_events(
+                keys=[keys.events(channel), keys.event_body], args=[lower, limit]
+            )
+        return [
+            (seq_of(_text(member)), _text(body))
+            for member, body in zip(members, bodies, strict=True)
+        ]
+
+    # -- info and lifecycle ------------------------------------------------------------------
+
+    async def _save_info(self, row: InfoRow) -> None:
+        _, scripts = await self._ready()
+        keys = [self._keys(row.agent_id).info, self._layout.agents]
+        args: list[str | int] = [row.agent_id, row.body, row.template_id, row.created_ms]
+        args.append(row.message_count)
+        with self._backend.errors():
+            await scripts.save_info(keys=keys, args=args)
+
+    async def _load_info(self, agent_id: str) -> str | None:
+        client, _ = await self._ready()
+        with self._backend.errors():
+            body = await client.hget(self._keys(agent_id).info, "body")
+        return None if body is None else _text(body)
+
+    async def _exists(self, agent_id: str) -> bool:
+        client, _ = await self._ready()
+        with self._backend.errors():
+            return await client.zscore(self._layout.agents, agent_id) is not None
+
+    async def _delete_agent(self, agent_id: str) -> None:
+        _, scripts = await self._ready()
+        keys = [self._layout.agents, *self._keys(agent_id).data]
+        with self._backend.errors():
+            await scripts.delete_agent(keys=keys, args=[agent_id])
+
+    async def _list_agents(self, prefix: str | None) -> builtins.list[str]:
+        client, _ = await self._ready()
+        if prefix is None:
+            low, high = b"-", b"+"
+        else:
+            # BYLEX compares bytes, which for UTF-8 is code point order. Every id that
+            # starts with the prefix lies in [prefix, prefix + 0xFF): no UTF-8 text holds
+            # the byte 0xFF. The prefix is a bound, never a pattern.
+            encoded = prefix.encode("utf-8")
+            low, high = b"[" + encoded, b"(" + encoded + b"\xff"
+        with self._backend.errors():
+            found = await client.zrangebylex(self._layout.agents, low, high)
+        return [_text(agent_id) for agent_id in found]
+
+    async def _fork(self, source: str, targets: Sequence[InfoRow]) -> None:
+        _, scripts = await self._ready()
+        data = self._keys(source).data
+        info_at = data.index(self._keys(source).info) + 1
+        versions_at = data.index(self._keys(source).versions) + 1
+        keys = [self._layout.agents, *data]
+        args: list[str | int] = [len(data), info_at, versions_at, uuid.uuid4().hex]
+        for row in targets:
+            keys += self._keys(row.agent_id).data
+            args += [row.agent_id, row.body, row.template_id, row.created_ms, row.message_count]
+        with self._backend.errors():
+            await scripts.fork(keys=keys, args=args)
+
+    # -- queries, stats, health, storage ----------------------------------------------------
+
+    async def _query_sessions(self, query: SessionQuery) -> builtins.list[str]:
+        client, _ = await self._ready()
+        with self._backend.errors():
+            return await query_sessions(client, self._layout, query)
+
+    async def _query_messages(
+        self, query: MessageQuery
+    ) -> builtins.list[tuple[str, int, str, int]]:
+        client, _ = await self._ready()
+        with self._backend.errors():
+            return await query_messages(client, self._layout, query)
+
+    async def _query_tool_calls(self, query: ToolCallQuery) -> builtins.list[tuple[str, str]]:
+        client, _ = await self._ready()
+        with self._backend.errors():
+            return await query_tool_calls(client, self._layout, query)
+
+    async def _stats(self, agent_id: str) -> AgentStats:
+        client, _ = await self._ready()
+        keys = self._keys(agent_id)
+        with self._backend.errors():
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.hlen(keys.message_state)
+                pipe.hvals(keys.tool_state)
+                pipe.hlen(keys.docs(DocFamily.SNAPSHOTS))
+                messages, tool_states, snapshots = await pipe.execute()
+        names: Counter[str] = Counter()
+        states: Counter[str] = Counter()
+        for value in tool_states:
+            state = json.loads(value)
+            names[state[3]] += 1
+            states[state[4]] += 1
+        return AgentStats(
+            agent_id, int(messages), len(tool_states), int(snapshots), dict(names), dict(states)
+        )
+
+    async def _ping(self) -> None:
+        await self._backend.ping()
+
+    async def _storage_bytes(self) -> int | None:
+        # Redis can only size one key at a time (MEMORY USAGE, itself sampling), and a
+        # namespace's agent data is ~17 keys per agent: summing them is O(agents) round
+        # trips of work on the server, too slow to run on every metrics() call, and
+        # INFO memory covers the whole server, not this namespace. So: unknown.
+        return None
+
+    # -- the lock -------------------------------------------------------------------------
+
+    async def _lock_try_acquire(self, agent_id: str, owner: str, lease_ms: int) -> int | None:
+        _, scripts = await self._ready()
+        keys = self._keys(agent_id)
+        with self._backend.errors():
+            token = await scripts.lock_acquire(
+                keys=[keys.lease, keys.fence], args=[owner, lease_ms]
+            )
+        return None if token is None else int(token)
+
+    async def _lock_renew(self, agent_id: str, owner: str, lease_ms: int) -> bool:
+        _, scripts = await self._ready()
+        with self._backend.errors():
+            renewed = await scripts.lock_renew(
+                keys=[self._keys(agent_id).lease], args=[owner, lease_ms]
+            )
+        return int(renewed) == 1
+
+    async def _lock_release(self, agent_id: str, owner: str) -> None:
+        _, scripts = await self._ready()
+        with self._backend.errors():
+            await scripts.lock_release(keys=[self._keys(agent_id).lease], args=[owner])
