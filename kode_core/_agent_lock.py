@@ -98,11 +98,14 @@ class AgentLock:
         assert group is not None
         group.cancel_scope.cancel()
         try:
-            return await group.__aexit__(exc_type, exc, tb)
+            # The body's own exception is not the task group's business: passing it in
+            # would come back wrapped in an ExceptionGroup. Only the renewer is stopped.
+            await group.__aexit__(None, None, None)
         finally:
             with anyio.CancelScope(shield=True):
                 await self._release(self.agent_id, self._owner)
             self._token = None
+        return None
 
     async def _wait_for_grant(self) -> int:
         delay = _FIRST_RETRY

@@ -185,6 +185,18 @@ class ExtendedChecks:
                 tokens.append(lock.token)
         assert tokens[1] > tokens[0]
 
+    async def test_an_error_in_the_body_propagates_as_is_and_releases_the_lock(
+        self, store: ExtendedAgentStore
+    ) -> None:
+        with pytest.raises(KeyError, match="boom"):
+            async with store.acquire_agent_lock(AGENT, timeout=5):
+                raise KeyError("boom")
+        with anyio.move_on_after(0.1):
+            async with store.acquire_agent_lock(AGENT, timeout=5):
+                await anyio.sleep(5)
+        async with store.acquire_agent_lock(AGENT, timeout=0.5) as lock:
+            assert lock.token >= 2
+
     async def test_locks_of_different_agents_never_collide(self, store: ExtendedAgentStore) -> None:
         agent_ids = [f"agent-{i}" for i in range(40)] + ["a%", "a_", "a", "A", "é", "😀"]
         async with contextlib.AsyncExitStack() as stack:
