@@ -22,6 +22,23 @@ def test_the_readme_example_stores_a_session_the_sdk_reads_back(tmp_path: Path) 
     assert database.exists()
 
 
+def test_the_agent_store_example_writes_only_what_changed(tmp_path: Path) -> None:
+    database = tmp_path / "agents.db"
+    printed = run_readme_example(
+        PLUGIN_README,
+        cwd=tmp_path,
+        env={"KODE_SQLITE_PATH": str(database)},
+        heading="## Agent store",
+    )
+    assert printed.splitlines() == [
+        "rows written: 2",
+        "lock token: 1",
+        "agents: ['agt-1']",
+        "backends: 1 ('sqlite',)",
+    ]
+    assert database.exists()
+
+
 def test_the_project_quickstart_runs_on_the_embedded_default(tmp_path: Path) -> None:
     printed = run_readme_example(
         PROJECT_README, cwd=tmp_path, heading="## Quickstart: builder maps"
