@@ -1,0 +1,283 @@
+"""Behaviour of the redis agent store beyond the shared contract, against a real server."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
+import pytest
+import redis.asyncio as aioredis
+
+import kode_core
+from kode_core import Bookmark, ExtendedAgentStore, SchemaVersionError
+from kode_core.testing import StoreFactory, unique_namespace
+from kode_core.testing._agent_samples import at, conversation, fill, timeline, tool_call
+from kode_core.testing._servers import TestServer
+from kode_redis import RedisAgentStore
+from kode_redis._agent_queries import BATCH
+from kode_redis._agent_schema import AGENT_SCHEMA_VERSION, AGENT_VERSION_FIELD, AgentLayout
+from kode_redis._schema import escape
+
+pytestmark = pytest.mark.anyio
+
+PLUGINS = ("kode_redis._plugin",)
+#: Commands that change data; INFO commandstats counts each call, scripts' included.
+WRITE_COMMANDS = ("hset", "hdel", "del", "zadd", "zrem", "set", "copy", "incr", "hsetnx")
+
+
+def factory(server: TestServer) -> StoreFactory:
+    return StoreFactory("redis", {"url": server.url}, PLUGINS)
+
+
+@pytest.fixture
+async def raw(shared_server: TestServer) -> AsyncIterator[aioredis.Redis]:
+    """A plain client, to look at what the store wrote."""
+    client = aioredis.Redis.from_url(shared_server.url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def store(shared_server: TestServer) -> AsyncIterator[ExtendedAgentStore]:
+    async with factory(shared_server).open_agents() as agents:
+        yield agents.build({"kind": "redis", "options": {"namespace": unique_namespace()}})
+
+
+async def keys_of(client: aioredis.Redis, namespace: str) -> list[str]:
+    return sorted([key async for key in client.scan_iter(match=f"kode:{namespace}:*")])
+
+
+async def engine_writes(client: aioredis.Redis) -> tuple[int, dict[str, int]]:
+    """Fields and members the server changed so far (its dirty counter), and write calls."""
+    persistence = await client.info("persistence")
+    stats = await client.info("commandstats")
+    calls = {name: int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in WRITE_COMMANDS}
+    return int(persistence["rdb_changes_since_last_save"]), calls
+
+
+async def writes_of(client: aioredis.Redis, action: Any) -> tuple[int, dict[str, int]]:
+    changes, calls = await engine_writes(client)
+    await action
+    changes_after, calls_after = await engine_writes(client)
+    return changes_after - changes, {k: calls_after[k] - calls[k] for k in calls}
+
+
+# -- O(1) writes --------------------------------------------------------------------------
+
+
+async def test_saving_1000_messages_plus_one_changes_o1_fields_in_the_engine(
+    store: ExtendedAgentStore, raw: aioredis.Redis
+) -> None:
+    messages = [m.to_dict() for m in conversation(1001)]
+    await store.exists("warm-up")  # records the layout version before counting
+    first, _ = await writes_of(raw, store.save_messages("a", messages[:1000]))
+    # The counter counts per field: the first save really writes 1,000 rows (2 fields each).
+    assert first >= 2000
+    changed, calls = await writes_of(raw, store.save_messages("a", messages))
+    # One state field, one body field, the replace token: whatever the list's length.
+    assert changed == 3
+    assert calls["hset"] == 3
+    assert calls["hdel"] == calls["del"] == 0
+    again, calls = await writes_of(raw, store.save_messages("a", messages))
+    assert again == 0
+    assert calls["hset"] == 0
+    assert len(await store.load_messages("a")) == 1001
+
+
+async def test_a_shorter_list_deletes_only_the_dropped_rows(
+    store: ExtendedAgentStore, raw: aioredis.Redis
+) -> None:
+    messages = [m.to_dict() for m in conversation(1000)]
+    await store.save_messages("a", messages)
+    changed, calls = await writes_of(raw, store.save_messages("a", messages[:998]))
+    assert changed == 2 * 2 + 1  # two rows from two hashes, and the token
+    assert calls["hdel"] == 2
+    records = [tool_call(f"c{i}") for i in range(300)]
+    await store.save_tool_call_records("a", records)
+    changed, _ = await writes_of(raw, store.save_tool_call_records("a", records[1:]))
+    # Dropping the first record moves every other one: positions are part of a row.
+    assert changed > 2 * 299
+
+
+# -- one client for every family ------------------------------------------------------------
+
+
+async def test_session_and_agent_stores_from_one_pool_share_one_client(
+    shared_server: TestServer, raw: aioredis.Redis
+) -> None:
+    registry = kode_core.load_registry(
+        [importlib.import_module(name) for name in PLUGINS], autoload=False
+    )
+    namespace = unique_namespace()
+    async with kode_core.BackendPool({"redis": {"url": shared_server.url}}, registry=registry) as (
+        pool
+    ):
+        sessions = kode_core.session_stores(pool).build(
+            {"kind": "redis", "options": {"namespace": namespace}}
+        )
+        await sessions.append({"project_key": "p", "session_id": "s"}, [{"type": "t"}])
+        clients = int((await raw.info("clients"))["connected_clients"])
+        agents = kode_core.agent_stores(pool)
+        store = agents.build({"kind": "redis", "options": {"namespace": namespace}})
+        assert isinstance(store, RedisAgentStore)
+        await fill(store, "a")
+        assert await store.query_messages(agent_id="a")
+        assert len(pool.open_backends) == 1
+        assert store._backend is pool.open_backends[0]
+        assert int((await raw.info("clients"))["connected_clients"]) == clients
+
+
+# -- literal prefixes --------------------------------------------------------------------------
+
+#: Redis glob characters (SCAN MATCH, KEYS), the key separator and the hash-tag braces.
+REDIS_SPECIAL = ["a*", "a?", "a[b]", "a[^b]", "a\\*", "a-", "a{t}", "a}", "a:b", "a%3A", "ab", "a"]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [
+        ("a*", ["a*"]),
+        ("a?", ["a?"]),
+        ("a[", ["a[^b]", "a[b]"]),
+        ("a\\", ["a\\*"]),
+        ("a{", ["a{t}"]),
+        ("a}", ["a}"]),
+        ("a:", ["a:b"]),
+        ("a%", ["a%3A"]),
+        ("[a-z]*", []),
+        ("*", []),
+        ("", sorted(REDIS_SPECIAL)),
+    ],
+)
+async def test_list_prefixes_with_redis_pattern_characters_are_literal(
+    store: ExtendedAgentStore, prefix: str, expected: list[str]
+) -> None:
+    for agent_id in REDIS_SPECIAL:
+        await store.save_todos(agent_id, {"todos": [], "version": 1, "updated_at": 0})
+    assert await store.list_agents(prefix) == expected
+
+
+async def test_listing_is_code_point_order_beyond_the_bmp(store: ExtendedAgentStore) -> None:
+    # UTF-16 would put U+1F600 before U+FFFF; UTF-8 bytes (what BYLEX compares) do not.
+    ids = ["a\U0001f600", "a\uffff", "a\u00e9", "aZ", "a\U0001f600b"]
+    for agent_id in ids:
+        await store.save_todos(agent_id, {"todos": [], "version": 1, "updated_at": 0})
+    assert await store.list_agents("a") == sorted(ids)
+    assert await store.list_agents("a\U0001f600") == ["a\U0001f600", "a\U0001f600b"]
+
+
+# -- key layout ---------------------------------------------------------------------------------
+
+
+async def test_an_agents_keys_share_one_hash_tag_and_delete_keeps_only_the_fence(
+    store: ExtendedAgentStore, raw: aioredis.Redis
+) -> None:
+    agent_id = "x}{y:%"
+    await fill(store, agent_id)
+    await fill(store, "x")
+    async with store.acquire_agent_lock(agent_id, timeout=5):
+        pass
+    layout = AgentLayout(store.namespace)
+    tag = escape(agent_id)
+    own = [key for key in await keys_of(raw, store.namespace) if f"{{{tag}}}" in key]
+    assert own
+    assert all(key[key.index("{") + 1 : key.index("}")] == tag for key in own)
+    await store.delete(agent_id)
+    left = await keys_of(raw, store.namespace)
+    assert [key for key in left if f"{{{tag}}}" in key] == [layout.agent(agent_id).fence]
+    assert await store.list_agents() == ["x"]
+    assert await raw.hget(f"kode:{store.namespace}:meta", AGENT_VERSION_FIELD) == str(
+        AGENT_SCHEMA_VERSION
+    )
+
+
+async def test_events_past_2_to_the_53_keep_seq_order(store: ExtendedAgentStore) -> None:
+    # Sorted-set scores are doubles; the BYLEX member keeps every int exact and ordered.
+    seqs = [2**53 + 1, 5, 10**20, 2**53, 2**63 + 7, 0]
+    for seq in seqs:
+        entry = attrs.evolve(timeline(0), bookmark=Bookmark(seq=seq, timestamp=at(0)))
+        await store.append_event("a", entry)
+    read = [event.bookmark.seq async for event in store.read_events("a", page_size=2)]
+    assert read == sorted(seqs)
+    after = [event.bookmark.seq async for event in store.read_events("a", since=2**53)]
+    assert after == [2**53 + 1, 2**63 + 7, 10**20]
+
+
+async def test_cross_agent_queries_scan_every_batch(store: ExtendedAgentStore) -> None:
+    agents = [f"agent-{i:04d}" for i in range(BATCH * 2 + 17)]
+    for agent_id in agents:
+        await store.save_messages(agent_id, conversation(1, agent_id))
+    found = await store.query_messages(role="user", sort_by="agent_id", limit=len(agents) + 1)
+    assert [item.agent_id for item in found] == agents
+    assert [item.agent_id for item in await store.query_messages(offset=BATCH, limit=3)] == agents[
+        BATCH : BATCH + 3
+    ]
+
+
+# -- schema -------------------------------------------------------------------------------------
+
+
+async def test_a_newer_agent_layout_is_refused_and_sessions_keep_their_own_version(
+    shared_server: TestServer, raw: aioredis.Redis
+) -> None:
+    namespace = unique_namespace()
+    meta = f"kode:{namespace}:meta"
+    await raw.hset(meta, AGENT_VERSION_FIELD, str(AGENT_SCHEMA_VERSION + 1))
+    f = factory(shared_server)
+    async with f.open_agents() as agents, f.open() as sessions:
+        store = agents.build(f.descriptor(namespace))
+        with pytest.raises(SchemaVersionError) as caught:
+            await store.save_todos("a", {"todos": [], "version": 1, "updated_at": 0})
+        assert (caught.value.found, caught.value.supported) == (
+            AGENT_SCHEMA_VERSION + 1,
+            AGENT_SCHEMA_VERSION,
+        )
+        await sessions.build(f.descriptor(namespace)).append(
+            {"project_key": "p", "session_id": "s"}, [{"type": "t"}]
+        )
+    assert await raw.hgetall(meta) == {
+        AGENT_VERSION_FIELD: str(AGENT_SCHEMA_VERSION + 1),
+        "schema_version": "1",
+    }
+
+
+# -- the lock -----------------------------------------------------------------------------------
+
+
+async def test_the_lease_is_a_server_side_expiry_and_only_its_owner_renews_or_releases(
+    store: ExtendedAgentStore, raw: aioredis.Redis
+) -> None:
+    lease_key = AgentLayout(store.namespace).agent("a").lease
+    async with store.acquire_agent_lock("a", timeout=5, lease=30) as lock:
+        # Redis expires the lease by its own clock, so no client clock takes part.
+        assert 0 < await raw.pttl(lease_key) <= 30_000
+        owner = await raw.get(lease_key)
+        assert owner is not None
+        assert not await store._lock_renew("a", "someone-else", 60_000)
+        await store._lock_release("a", "someone-else")
+        assert await raw.get(lease_key) == owner
+        # A lapsed lease (expired on the server) is taken by the next owner, token + 1.
+        await raw.pexpire(lease_key, 1)
+        while await raw.exists(lease_key):
+            pass
+        taken = await store._lock_try_acquire("a", "next", 10_000)
+        assert taken == lock.token + 1
+    # The first holder's exit must not drop the new owner's lease.
+    assert await raw.get(lease_key) == "next"
+    assert not await store.exists("a")
+
+
+async def test_fencing_tokens_keep_increasing_across_agent_deletes(
+    store: ExtendedAgentStore,
+) -> None:
+    tokens = []
+    for _ in range(3):
+        await fill(store, "a")
+        async with store.acquire_agent_lock("a", timeout=5) as lock:
+            tokens.append(lock.token)
+        await store.delete("a")
+    assert tokens == sorted(set(tokens))
+    assert len(tokens) == 3
+    assert not await store.exists("a")
