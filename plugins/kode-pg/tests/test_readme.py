@@ -17,3 +17,19 @@ def test_the_readme_example_stores_a_session_the_sdk_reads_back(
         "assistant -> Persistence for agents.",
         "entries: 2 first page: 2",
     ]
+
+
+def test_the_readme_agent_store_example_runs_on_the_shared_pool(
+    tmp_path: Path, pg_url: str
+) -> None:
+    printed = run_readme_example(
+        README, cwd=tmp_path, env={"KODE_PG_URL": pg_url}, heading="## Agent store"
+    )
+    assert printed.splitlines() == [
+        "messages: 2",
+        "events: [1, 2]",
+        "user said: ['What is kode?']",
+        "locked: True",
+        "fork has: 2 messages",
+        "healthy: True",
+    ]
