@@ -18,3 +18,17 @@ def test_the_readme_example_stores_a_session_the_sdk_reads_back(
         "assistant -> Persistence for agents.",
         "entries: 2 first page: 2",
     ]
+
+
+def test_the_agent_store_example_writes_only_what_changed(
+    tmp_path: Path, shared_server: TestServer
+) -> None:
+    printed = run_readme_example(
+        README, cwd=tmp_path, env={"KODE_REDIS_URL": shared_server.url}, heading="## Agent store"
+    )
+    assert printed.splitlines() == [
+        "rows written: 2",
+        "lock token > 0: True",
+        "agents: ['agt-1']",
+        "backends: 1 ('redis',)",
+    ]
