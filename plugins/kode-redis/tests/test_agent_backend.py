@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -281,3 +282,47 @@ async def test_fencing_tokens_keep_increasing_across_agent_deletes(
     assert tokens == sorted(set(tokens))
     assert len(tokens) == 3
     assert not await store.exists("a")
+
+
+# -- compare-and-set, health ----------------------------------------------------------------
+
+
+async def test_a_save_planned_from_a_stale_read_is_refused_and_planned_again(
+    store: ExtendedAgentStore,
+) -> None:
+    assert isinstance(store, RedisAgentStore)
+    mine = [m.to_dict() for m in conversation(6, "mine")]
+    theirs = [m.to_dict() for m in conversation(9, "theirs")]
+    await store.save_messages("a", [m.to_dict() for m in conversation(3, "old")])
+    backend = store._backend
+    _, scripts = await backend.agent_client(store.namespace)
+    calls: list[int] = []
+
+    async def replace_after_a_rival(keys: list[str], args: list[Any]) -> Any:
+        calls.append(len(calls))
+        if len(calls) == 1:  # a rival's whole save lands between our read and our script
+            backend._agent_scripts = scripts
+            await store.save_messages("a", theirs)
+            backend._agent_scripts = patched
+        return await scripts.replace(keys=keys, args=args)
+
+    patched = attrs.evolve(scripts, replace=replace_after_a_rival)
+    backend._agent_scripts = patched
+    try:
+        await store.save_messages("a", mine)
+    finally:
+        backend._agent_scripts = scripts
+    assert len(calls) == 2  # refused once, then planned again from the rival's list
+    assert [m.to_dict() for m in await store.load_messages("a")] == mine
+
+
+async def test_health_check_reports_an_unreachable_server_without_raising() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    f = StoreFactory("redis", {"url": f"redis://127.0.0.1:{port}/0", "connect_timeout": 1}, PLUGINS)
+    async with f.open_agents() as agents:
+        health = await agents.build(f.descriptor(unique_namespace())).health_check()
+    assert not health.healthy
+    assert not health.reachable
+    assert f"127.0.0.1:{port}" in health.detail
