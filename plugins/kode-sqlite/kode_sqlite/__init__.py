@@ -1,12 +1,14 @@
 """kode-sqlite: the embedded default backend of kode, one SQLite file and zero setup.
 
-Installed, it registers the ``sqlite`` kind through the ``kode`` entry point.
-Build stores from server-side defaults and per-call wire descriptors::
+Installed, it registers the ``sqlite`` kind (session stores and agent stores)
+through the ``kode`` entry point. Build stores from server-side defaults and
+per-call wire descriptors; one pool serves both families from one backend::
 
     import kode_core
 
-    stores = kode_core.session_stores({"sqlite": {"path": "data/kode.db"}})
-    store = stores.build({"kind": "sqlite", "options": {"namespace": "tenant_a"}})
+    pool = kode_core.BackendPool({"sqlite": {"path": "data/kode.db"}})
+    sessions, agents = kode_core.session_stores(pool), kode_core.agent_stores(pool)
+    store = agents.build({"kind": "sqlite", "options": {"namespace": "tenant_a"}})
 """
 
 from ._agent_store import SqliteAgentStore
