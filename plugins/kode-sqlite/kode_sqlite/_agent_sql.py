@@ -197,7 +197,8 @@ def message_query(t: AgentTables, query: MessageQuery) -> tuple[str, Params]:
     _equal(where, params, "agent_id", query.agent_id)
     _equal(where, params, "role", query.role)
     if query.content_type is not None:
-        # content_types is a JSON array of the message's block types: exact element match.
+        # content_types is a JSON array of the message's block types: exact element match
+        # (json_each is built into SQLite from 3.38 and compiled into most older builds).
         where.append("EXISTS (SELECT 1 FROM json_each(m.content_types) AS b WHERE b.value = ?)")
         params.append(query.content_type)
     _window(query, where, params)
