@@ -33,7 +33,7 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from kode_core import SchemaVersionError
+from kode_core import Doc, InfoRow, MessageRow, SchemaVersionError, ToolCallRow
 
 from ._schema import Collection, Document
 
@@ -151,3 +151,38 @@ async def _record_version(meta: Collection) -> int:
             {"_id": AGENT_COMPONENT}, update, return_document=ReturnDocument.AFTER
         )
     return int(doc["version"]) if doc else 0
+
+
+# -- the stored shape of each row (fields are set with $set or inserted whole) --
+
+
+def message_document(row: MessageRow) -> Document:
+    return {
+        "d": row.digest,
+        "c": row.created_ms,
+        "r": row.role,
+        "ct": list(row.content_types),
+        "j": row.body,
+    }
+
+
+def tool_call_document(row: ToolCallRow) -> Document:
+    return {
+        "p": row.position,
+        "n": row.name,
+        "s": row.state,
+        "e": row.is_error,
+        "h": row.has_approval,
+        "c": row.created_ms,
+        "u": row.updated_ms,
+        "d": row.digest,
+        "j": row.body,
+    }
+
+
+def doc_document(agent_id: str, family: str, doc: Doc) -> Document:
+    return {"a": agent_id, "f": family, "k": doc.key, "s": doc.sort_ms, "j": doc.body}
+
+
+def info_document(row: InfoRow) -> Document:
+    return {"t": row.template_id, "c": row.created_ms, "n": row.message_count, "j": row.body}

@@ -37,7 +37,13 @@ from ._agent_queries import (
     session_filter,
     tool_call_filter,
 )
-from ._agent_schema import AgentCollections
+from ._agent_schema import (
+    AgentCollections,
+    doc_document,
+    info_document,
+    message_document,
+    tool_call_document,
+)
 from ._options import MongoOptions
 from ._schema import Collection, Document
 
@@ -108,7 +114,7 @@ class MongoAgentStore(ExtendedAgentStore):
             ops: list[Any] = [
                 UpdateOne(
                     {"a": agent_id, "p": row.position},
-                    {"$set": _message_fields(row)},
+                    {"$set": message_document(row)},
                     upsert=True,
                 )
                 for row in plan.upserts
@@ -135,7 +141,7 @@ class MongoAgentStore(ExtendedAgentStore):
             plan = plan_replace(existing, rows)
             ops: list[Any] = [
                 UpdateOne(
-                    {"a": agent_id, "i": row.id}, {"$set": _tool_call_fields(row)}, upsert=True
+                    {"a": agent_id, "i": row.id}, {"$set": tool_call_document(row)}, upsert=True
                 )
                 for row in plan.upserts
             ]
@@ -168,7 +174,7 @@ class MongoAgentStore(ExtendedAgentStore):
             await cols.docs.delete_many({"a": agent_id, "f": family.value}, session=session)
             if docs:
                 await cols.docs.insert_many(
-                    [_doc_fields(agent_id, family.value, doc) for doc in docs],
+                    [doc_document(agent_id, family.value, doc) for doc in docs],
                     ordered=True,
                     session=session,
                 )
@@ -240,7 +246,7 @@ class MongoAgentStore(ExtendedAgentStore):
     async def _save_info(self, row: InfoRow) -> None:
         async def work(cols: AgentCollections, session: AsyncClientSession) -> None:
             await cols.info.replace_one(
-                {"_id": row.agent_id}, _info_fields(row), upsert=True, session=session
+                {"_id": row.agent_id}, info_document(row), upsert=True, session=session
             )
 
         await self._write(row.agent_id, work)
@@ -295,7 +301,7 @@ class MongoAgentStore(ExtendedAgentStore):
                             session=session,
                         )
                 await cols.info.replace_one(
-                    {"_id": target.agent_id}, _info_fields(target), upsert=True, session=session
+                    {"_id": target.agent_id}, info_document(target), upsert=True, session=session
                 )
 
         async with self._collections() as cols:
@@ -395,38 +401,6 @@ class MongoAgentStore(ExtendedAgentStore):
                 {"_id": agent_id, "owner": owner},
                 {"$unset": {"owner": "", "grant": "", "expires": ""}},
             )
-
-
-def _message_fields(row: MessageRow) -> Document:
-    return {
-        "d": row.digest,
-        "c": row.created_ms,
-        "r": row.role,
-        "ct": list(row.content_types),
-        "j": row.body,
-    }
-
-
-def _tool_call_fields(row: ToolCallRow) -> Document:
-    return {
-        "p": row.position,
-        "n": row.name,
-        "s": row.state,
-        "e": row.is_error,
-        "h": row.has_approval,
-        "c": row.created_ms,
-        "u": row.updated_ms,
-        "d": row.digest,
-        "j": row.body,
-    }
-
-
-def _doc_fields(agent_id: str, family: str, doc: Doc) -> Document:
-    return {"a": agent_id, "f": family, "k": doc.key, "s": doc.sort_ms, "j": doc.body}
-
-
-def _info_fields(row: InfoRow) -> Document:
-    return {"t": row.template_id, "c": row.created_ms, "n": row.message_count, "j": row.body}
 
 
 async def _counts_by(collection: Collection, agent_id: str, field: str) -> dict[str, int]:
