@@ -73,4 +73,4 @@ def bench(session: nox.Session) -> None:
     """Benchmark kode's stores against the raw drivers on every engine (not in CI)."""
     plugins = [arg for name in PLUGINS for arg in ("-e", f"plugins/kode-{name}")]
     session.install("-e", ".", *plugins, *TEST_DEPS)
-    session.run("python", "benchmarks/session_store.py", *session.posargs)
+    session.run("python", "benchmarks", *session.posargs)  # every family, one table

@@ -1,11 +1,14 @@
 """What every kode benchmark shares: engines, timing, the table and the JSON results file.
 
-A service family (session stores now, agent stores later) is one module with one
-entry point. It describes itself as a :class:`Family` (its command-line options and
-an async ``bench`` that returns :class:`Result` rows for one engine) and calls
-:func:`main` with it. :func:`main` starts each engine the way the tests do
-(``kode_core.testing._servers``; sqlite gets a temporary directory, memory nothing),
-runs every family given on it, prints one table and writes one JSON file.
+A service family (session stores, agent stores) is one module with one entry point.
+It describes itself as a :class:`Family` (its command-line options and an async
+``bench`` that returns :class:`Result` rows for one engine) and calls :func:`main`
+with it; ``benchmarks/__main__.py`` calls :func:`main` with every family. :func:`main`
+starts each engine the way the tests do (``kode_core.testing._servers``; sqlite gets a
+temporary directory, memory nothing), runs every family given on it, prints one table
+and writes one JSON file. A family that an engine does not offer raises
+:class:`NotAvailable` and gets a "not available" row; one that fails gets a "failed"
+row (the traceback goes to stderr and the run exits with status 1 at the end).
 
 Every figure is a pair: kode's store and a raw-driver baseline doing the same logical
 work on the same engine in the same run. The ratio is kode's throughput over the
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import importlib
 import json
 import math
 import os
@@ -26,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -34,6 +39,7 @@ from typing import Any
 import anyio
 import attrs
 
+import kode_core
 from kode_core.testing import _servers
 
 KINDS = ("memory", "sqlite", "pg", "mongo", "redis")
@@ -148,6 +154,23 @@ class Target:
 
 
 @attrs.frozen
+class Missing:
+    """A family that has no rows on an engine: not offered there, or failed."""
+
+    engine: str
+    family: str
+    reason: str
+    failed: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+class NotAvailable(Exception):
+    """Raised by a family's ``bench`` when the engine does not offer what it measures."""
+
+
+@attrs.frozen
 class EngineReport:
     """What a family measured on one engine."""
 
@@ -217,6 +240,17 @@ def engine_location(kind: str) -> Iterator[str]:
         yield server.url
 
 
+def kode_defaults(kind: str, where: str) -> tuple[dict[str, Any], kode_core.Registry]:
+    """The server-side defaults of ``kind`` at ``where``, and a registry that loads its
+    plugin explicitly (no entry-point autoload): what a builder map is made from."""
+    defaults: dict[str, Any] = {}
+    plugins = []
+    if kind != "memory":
+        defaults = {"path": os.path.join(where, "kode.db")} if kind == "sqlite" else {"url": where}
+        plugins.append(importlib.import_module(f"kode_{kind}._plugin"))
+    return defaults, kode_core.load_registry(plugins, autoload=False)
+
+
 # -- families and the command line ------------------------------------------------------
 
 
@@ -266,19 +300,28 @@ def main(families: Sequence[Family], script: str, argv: Sequence[str] | None = N
     argv = sys.argv[1:] if argv is None else list(argv)
     command = shlex.join(["uv", "run", "python", script, *argv])
     print(f"{datetime.date.today()}: {_environment_line()}", flush=True)
-    results: list[Result] = []
+    rows: list[Result | Missing] = []
     targets: list[Target] = []
     details: dict[str, str] = {}
     for kind in args.kinds:
         with engine_location(kind) as where:
             for family in families:
                 print(f"  {family.name} on {kind}...", file=sys.stderr, flush=True)
-                report = anyio.run(family.bench, kind, where, args)
-                results += report.results
+                try:
+                    report = anyio.run(family.bench, kind, where, args)
+                except NotAvailable as exc:
+                    rows.append(Missing(kind, family.name, f"not available: {exc}", False))
+                    continue
+                except Exception as exc:  # one family's failure must not lose the others'
+                    traceback.print_exc()
+                    failure = f"failed: {type(exc).__name__}: {exc}"
+                    rows.append(Missing(kind, family.name, failure, True))
+                    continue
+                rows += report.results
                 targets += report.targets
-                details[kind] = report.detail
+                details.setdefault(kind, report.detail)
     print()
-    print(format_table(results, details))
+    print(format_table(rows, details))
     print()
     print(format_targets(targets))
     print(f"\nReproduce: {command}")
@@ -288,12 +331,15 @@ def main(families: Sequence[Family], script: str, argv: Sequence[str] | None = N
         "parameters": {family.name: family.parameters(args) for family in families},
         "versions": versions() | {"engines": details},
         "machine": machine(),
-        "results": [result.as_json() for result in results],
+        "results": [row.as_json() for row in rows if isinstance(row, Result)],
         "targets": [target.as_json() for target in targets],
+        "missing": [row.as_json() for row in rows if isinstance(row, Missing)],
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(document, indent=2) + "\n")
     print(f"Results: {args.json}")
+    if any(row.failed for row in rows if isinstance(row, Missing)):
+        sys.exit(1)
 
 
 # -- report ----------------------------------------------------------------------------
@@ -311,23 +357,38 @@ _HEADERS = (
 )
 
 
-def format_table(results: Sequence[Result], details: Mapping[str, str]) -> str:
+def _cells(row: Result | Missing) -> tuple[str, ...]:
+    if isinstance(row, Missing):
+        return (row.engine, f"{row.family}: {row.reason}", *["-"] * (len(_HEADERS) - 2))
+    return (
+        row.engine,
+        row.operation,
+        f"{row.kode.rate:,.0f}",
+        f"{row.kode.percentile_ms(50):.2f}",
+        f"{row.kode.percentile_ms(99):.2f}",
+        f"{row.raw.rate:,.0f}",
+        f"{row.raw.percentile_ms(50):.2f}",
+        f"{row.raw.percentile_ms(99):.2f}",
+        f"{row.ratio:.2f}",
+    )
+
+
+def _units_note(results: Sequence[Result]) -> str:
+    """What /s counts: entries, unless a row's unit says otherwise (named by operation)."""
+    others: dict[str, list[str]] = {}
+    for r in results:
+        if r.unit != "entries":
+            verbs = others.setdefault(r.unit, [])
+            if r.operation.split()[0] not in verbs:
+                verbs.append(r.operation.split()[0])
+    extra = "; ".join(f"{unit} for {', '.join(verbs)}" for unit, verbs in others.items())
+    return f"/s: entries per second{f' ({extra})' if extra else ''}; p50, p99 in ms."
+
+
+def format_table(rows: Sequence[Result | Missing], details: Mapping[str, str]) -> str:
     """One Markdown table of every row: units per second, p50/p99 in ms, the ratio."""
-    rows = [
-        (
-            r.engine,
-            r.operation,
-            f"{r.kode.rate:,.0f}",
-            f"{r.kode.percentile_ms(50):.2f}",
-            f"{r.kode.percentile_ms(99):.2f}",
-            f"{r.raw.rate:,.0f}",
-            f"{r.raw.percentile_ms(50):.2f}",
-            f"{r.raw.percentile_ms(99):.2f}",
-            f"{r.ratio:.2f}",
-        )
-        for r in results
-    ]
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(_HEADERS)]
+    cells = [_cells(row) for row in rows]
+    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(_HEADERS)]
 
     def line(cells: Sequence[str]) -> str:
         padded = (
@@ -337,8 +398,8 @@ def format_table(results: Sequence[Result], details: Mapping[str, str]) -> str:
         return "| " + " | ".join(padded) + " |"
 
     rule = "|" + "|".join("-" * (w + 1) + (":" if i >= 2 else "-") for i, w in enumerate(widths))
-    lines = [line(_HEADERS), rule + "|", *(line(row) for row in rows)]
-    lines += ["", "/s: entries per second (sessions per second for list_sessions); p50, p99 in ms."]
+    lines = [line(_HEADERS), rule + "|", *(line(c) for c in cells)]
+    lines += ["", _units_note([row for row in rows if isinstance(row, Result)])]
     lines += [f"{kind}: {detail}" for kind, detail in details.items()]
     return "\n".join(lines)
 

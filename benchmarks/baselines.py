@@ -1,5 +1,4 @@
 """The raw-driver baselines of benchmarks/session_store.py: the yardstick, not a rival.
-
 Each baseline is the simplest correct driver code doing the same logical work as
 a session store (append a batch to a session, all or nothing where the engine makes
 that cheap; load a session in order; list the sessions), written the way the
@@ -14,7 +13,8 @@ issue prescribes and no more:
 and every load is one ordered read. None of them deduplicates by uuid, keeps
 positions, mtimes or summaries, which kode does: that is part of what the ratio
 measures, and the retry row shows the difference (a baseline stores a retried
-batch again).
+batch again). The agent-store baselines (``agent_baselines.py``) share the sqlite
+opener, the write concern and the engine descriptions defined here.
 """
 
 from __future__ import annotations
@@ -122,12 +122,18 @@ class RawSqlite:
         return int(count)
 
 
-def _open_sqlite(path: str) -> RawSqlite:
+def open_sqlite(path: str, schema: str) -> tuple[sqlite3.Connection, str]:
+    """A WAL connection (kode-sqlite's default journal_mode) with ``schema``, and its
+    engine description."""
     conn = sqlite3.connect(path, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode = wal")  # kode-sqlite's default journal_mode
-    conn.executescript(_SQLITE_SCHEMA)
+    conn.execute("PRAGMA journal_mode = wal")
+    conn.executescript(schema)
     [(synchronous,)] = conn.execute("PRAGMA synchronous").fetchall()
-    return RawSqlite(conn, f"SQLite {sqlite3.sqlite_version}, WAL, synchronous={synchronous}")
+    return conn, f"SQLite {sqlite3.sqlite_version}, WAL, synchronous={synchronous}"
+
+
+def _open_sqlite(path: str) -> RawSqlite:
+    return RawSqlite(*open_sqlite(path, _SQLITE_SCHEMA))
 
 
 @contextlib.asynccontextmanager
@@ -190,10 +196,16 @@ async def raw_pg(url: str) -> AsyncIterator[RawSubject]:
         for statement in _PG_SCHEMA:
             async with pool.connection() as conn:
                 await conn.execute(statement)
-        [(server,)] = await raw._query("SHOW server_version")
-        [(sync,)] = await raw._query("SHOW synchronous_commit")
-        raw.engine = f"PostgreSQL {server}, synchronous_commit={sync} (server-wide)"
+        raw.engine = await pg_engine(pool)
         yield raw
+
+
+async def pg_engine(pool: AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]]) -> str:
+    """The server's version and commit durability."""
+    async with pool.connection() as conn:
+        server = (await (await conn.execute("SHOW server_version")).fetchall())[0][0]
+        sync = (await (await conn.execute("SHOW synchronous_commit")).fetchall())[0][0]
+    return f"PostgreSQL {server}, synchronous_commit={sync} (server-wide)"
 
 
 @attrs.define
@@ -222,15 +234,22 @@ class RawMongo:
 async def raw_mongo(url: str) -> AsyncIterator[RawSubject]:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
     try:
-        # The write concern of kode-mongo's transactions, so both wait for the journal.
-        durable = WriteConcern("majority", j=True)
-        entries = client["raw_bench"].get_collection("entries", write_concern=durable)
+        entries = client["raw_bench"].get_collection("entries", write_concern=DURABLE)
         await entries.create_indexes([IndexModel([("s", ASCENDING), ("_id", ASCENDING)])])
-        info = await client.server_info()
-        engine = f"secantusdb {version('secantusdb')} (reports MongoDB {info['version']})"
-        yield RawMongo(entries, f"{engine}, writes w=majority j=true")
+        yield RawMongo(entries, await mongo_engine(client))
     finally:
         await client.close()
+
+
+#: The write concern of kode-mongo's transactions, so both wait for the journal.
+DURABLE = WriteConcern("majority", j=True)
+
+
+async def mongo_engine(client: AsyncMongoClient[dict[str, Any]]) -> str:
+    """The server (SecantusDB here) and the baselines' write concern."""
+    info = await client.server_info()
+    engine = f"secantusdb {version('secantusdb')} (reports MongoDB {info['version']})"
+    return f"{engine}, writes w=majority j=true"
 
 
 @attrs.define
@@ -266,13 +285,18 @@ class RawRedis:
 async def raw_redis(url: str) -> AsyncIterator[RawSubject]:
     client = redis.asyncio.Redis.from_url(url, decode_responses=True)
     try:
-        info = await client.info("persistence")
-        server = (await client.info("server"))["redis_version"]
-        fsync = (await client.config_get("appendfsync"))["appendfsync"]
-        aof = "on" if info["aof_enabled"] else "off"
-        yield RawRedis(client, f"Redis {server}, appendonly={aof} appendfsync={fsync}")
+        yield RawRedis(client, await redis_engine(client))
     finally:
         await client.aclose()
+
+
+async def redis_engine(client: redis.asyncio.Redis) -> str:
+    """The server's version and append-only-file durability."""
+    info = await client.info("persistence")
+    server = (await client.info("server"))["redis_version"]
+    fsync = (await client.config_get("appendfsync"))["appendfsync"]
+    aof = "on" if info["aof_enabled"] else "off"
+    return f"Redis {server}, appendonly={aof} appendfsync={fsync}"
 
 
 #: kind -> the baseline's opener, given the engine's URL (sqlite: a directory).

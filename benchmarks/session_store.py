@@ -25,8 +25,6 @@ import argparse
 import contextlib
 import datetime
 import functools
-import importlib
-import os
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
@@ -40,6 +38,7 @@ from _harness import (
     Target,
     alternating,
     concurrently,
+    kode_defaults,
     main,
     median,
     positive,
@@ -120,12 +119,7 @@ class KodeSubject:
 @contextlib.asynccontextmanager
 async def kode_subject(kind: str, where: str) -> AsyncIterator[KodeSubject]:
     """kode's store for ``kind`` through the public API, with explicit plugin loading."""
-    defaults: dict[str, Any] = {}
-    plugins = []
-    if kind != "memory":
-        defaults = {"path": os.path.join(where, "kode.db")} if kind == "sqlite" else {"url": where}
-        plugins.append(importlib.import_module(f"kode_{kind}._plugin"))
-    registry = kode_core.load_registry(plugins, autoload=False)
+    defaults, registry = kode_defaults(kind, where)
     async with kode_core.session_stores({kind: defaults}, registry=registry) as stores:
         store = stores.build({"kind": kind, "options": {"namespace": NAMESPACE}})
         if not store.offers_summaries:

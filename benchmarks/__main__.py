@@ -1,0 +1,13 @@
+"""Every benchmark family in one run and one table: what ``nox -s bench`` runs.
+
+uv run python benchmarks --kinds memory,sqlite --list-sessions 1000
+"""
+
+from __future__ import annotations
+
+from _harness import main
+from agent_store import AGENT_STORE
+from session_store import SESSION_STORE
+
+if __name__ == "__main__":
+    main([SESSION_STORE, AGENT_STORE], "benchmarks")
