@@ -87,6 +87,10 @@ class AgentKeys:
     def tool_body(self) -> str:
         return self._key("t:body")
 
+    def state(self, field: str) -> str:
+        """The state hash of a whole-list family (``messages`` or ``tool_calls``)."""
+        return self.message_state if field == "messages" else self.tool_state
+
     @property
     def versions(self) -> str:
         return self._key("ver")

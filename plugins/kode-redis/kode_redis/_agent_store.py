@@ -40,7 +40,13 @@ if TYPE_CHECKING:
 
 #: Compare-and-set replaces lost to concurrent writers of the same agent before giving up.
 MAX_ATTEMPTS = 100
+#: Lists whose last written state a store remembers; the oldest is forgotten beyond this.
+MAX_REMEMBERED = 256
 _REFUSED = -1
+
+
+#: A family's replace token and ``key -> state`` of its stored rows.
+_Snapshot = tuple[str, dict[object, StoredRowState]]
 
 
 def _text(value: Any) -> str:
@@ -83,6 +89,9 @@ class RedisAgentStore(kode_core.ExtendedAgentStore):
         super().__init__(options)
         self._backend = backend
         self._layout = AgentLayout(options.namespace)
+        # (agent, family) -> the token and row states this store wrote last, so the next
+        # save of a single writer plans without reading them (the script checks the token).
+        self._written: dict[tuple[str, str], _Snapshot] = {}
 
     def __repr__(self) -> str:
         return f"<RedisAgentStore namespace={self.namespace!r} backend={self._backend!r}>"
@@ -122,32 +131,55 @@ class RedisAgentStore(kode_core.ExtendedAgentStore):
         client, scripts = await self._ready()
         keys = self._keys(agent_id)
         script_keys = [*hashes, keys.versions, self._layout.agents]
+        remembered = self._written.pop((agent_id, field), None)
         with self._backend.errors():
             for attempt in range(MAX_ATTEMPTS):
-                # MULTI/EXEC: the token and the digests come from the same moment.
-                async with client.pipeline(transaction=True) as pipe:
-                    pipe.hget(keys.versions, field)
-                    pipe.hgetall(hashes[0])
-                    token, stored = await pipe.execute()
-                existing = {}
-                for key, value in stored.items():
-                    digest, created_ms = json.loads(value)[:2]
-                    existing[key_of(_text(key))] = StoredRowState(digest, created_ms)
+                guess, remembered = remembered, None  # one guess: after a refusal, read
+                token, existing = guess or await self._stored_states(
+                    client, agent_id, field, key_of
+                )
                 plan = plan_replace(existing, rows)
-                args: list[str | int] = [field, _text(token or ""), uuid.uuid4().hex, agent_id]
-                args.append(len(plan.upserts))
+                fresh = uuid.uuid4().hex
+                args: list[str | int] = [field, token, fresh, agent_id, len(plan.upserts)]
                 for row in plan.upserts:
                     args += [str(row.key), state_of(row), row.body]
                 args += [str(key) for key in plan.deletes]
                 written = int(await scripts.replace(keys=script_keys, args=args))
                 if written != _REFUSED:
+                    after = {k: v for k, v in existing.items() if k not in set(plan.deletes)}
+                    after.update(
+                        (r.key, StoredRowState(r.digest, r.created_ms)) for r in plan.upserts
+                    )
+                    self._remember((agent_id, field), (fresh if written else token, after))
                     return written
+                if guess is not None:
+                    continue  # the guess was stale, not a race: read the engine at once
                 # Jittered, growing pause so racing writers stop colliding.
                 await anyio.sleep(random.uniform(0, min(0.05, 0.0005 * 2 ** min(attempt, 10))))
         raise ConflictError(
             f"redis: replacing the {field} of agent {agent_id!r} lost {MAX_ATTEMPTS} "
             "compare-and-set rounds to concurrent writers"
         )
+
+    async def _stored_states(
+        self, client: Redis, agent_id: str, field: str, key_of: Callable[[str], object]
+    ) -> _Snapshot:
+        keys = self._keys(agent_id)
+        # MULTI/EXEC: the token and the digests come from the same moment.
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.hget(keys.versions, field)
+            pipe.hgetall(self._keys(agent_id).state(field))
+            token, stored = await pipe.execute()
+        existing = {}
+        for key, value in stored.items():
+            digest, created_ms = json.loads(value)[:2]
+            existing[key_of(_text(key))] = StoredRowState(digest, created_ms)
+        return _text(token or ""), existing
+
+    def _remember(self, key: tuple[str, str], snapshot: _Snapshot) -> None:
+        if len(self._written) >= MAX_REMEMBERED:
+            del self._written[next(iter(self._written))]  # the oldest
+        self._written[key] = snapshot
 
     async def _load_messages(self, agent_id: str) -> builtins.list[str]:
         client, _ = await self._ready()
@@ -254,6 +286,8 @@ class RedisAgentStore(kode_core.ExtendedAgentStore):
             return await client.zscore(self._layout.agents, agent_id) is not None
 
     async def _delete_agent(self, agent_id: str) -> None:
+        for field in ("messages", "tool_calls"):
+            self._written.pop((agent_id, field), None)
         _, scripts = await self._ready()
         keys = [self._layout.agents, *self._keys(agent_id).data]
         with self._backend.errors():

@@ -326,3 +326,36 @@ async def test_health_check_reports_an_unreachable_server_without_raising() -> N
     assert not health.healthy
     assert not health.reachable
     assert f"127.0.0.1:{port}" in health.detail
+
+
+async def test_a_single_writers_next_save_reads_no_stored_state(
+    store: ExtendedAgentStore, raw: aioredis.Redis
+) -> None:
+    messages = [m.to_dict() for m in conversation(500)]
+    await store.save_messages("a", messages[:499])
+
+    async def hgetall_calls() -> int:
+        stats = await raw.info("commandstats")
+        return int(stats.get("cmdstat_hgetall", {}).get("calls", 0))
+
+    before = await hgetall_calls()
+    await store.save_messages("a", messages)
+    assert await hgetall_calls() == before
+    assert len(await store.load_messages("a")) == 500
+
+
+async def test_a_remembered_state_another_store_outdated_is_refused_then_read(
+    shared_server: TestServer,
+) -> None:
+    f = factory(shared_server)
+    namespace = unique_namespace()
+    first = [m.to_dict() for m in conversation(5, "first")]
+    other = [m.to_dict() for m in conversation(8, "other")]
+    async with f.open_agents() as agents:
+        one, two = (agents.build(f.descriptor(namespace)) for _ in range(2))
+        await one.save_messages("a", first)
+        await two.save_messages("a", other)
+        await one.save_messages("a", first)  # its remembered state is the 5-message list
+        assert [m.to_dict() for m in await two.load_messages("a")] == first
+        await two.save_messages("a", first + other[:1])
+        assert [m.to_dict() for m in await one.load_messages("a")] == first + other[:1]
