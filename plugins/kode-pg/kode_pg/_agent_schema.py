@@ -14,10 +14,14 @@ session tables, with their own version record (component ``agents`` in
     One row per message, ``(agent_id, position)``, with its digest, role, content
     block types (a JSON array) and the time it was first stored.
 ``agent_tool_calls``
-    One row per tool-call record, ``(agent_id, id)``, with its saved ``position``.
+    One row per tool-call record, unique by agent and id, with its saved ``position``.
 ``agent_docs``
     Todos, history windows, compression records, recovered files, media cache and
-    snapshots: ``(agent_id, family, key)``, ordered by ``(sort_ms, key)``.
+    snapshots, unique by ``(agent_id, family, key)``, ordered by ``(sort_ms, key)``.
+
+Tool-call ids and document keys (a recovered file's path...) have no length limit,
+but a btree entry must stay under about 2,700 bytes: their unique indexes hold a
+256-bit digest of the id or key (``id_digest``, ``key_digest``) instead of the text.
 ``agent_events``
     The timeline, ``(agent_id, seq)`` unique, indexed by channel too.
 ``agent_locks``
@@ -93,7 +97,8 @@ _V1: tuple[LiteralString, ...] = (
         updated_ms bigint NOT NULL,
         digest text NOT NULL,
         body text NOT NULL,
-        PRIMARY KEY (agent_id, id)
+        id_digest bytea NOT NULL,
+        PRIMARY KEY (agent_id, id_digest)
     )""",
     """CREATE INDEX IF NOT EXISTS agent_tool_calls_name
         ON {schema}.agent_tool_calls (name, created_ms)""",
@@ -103,7 +108,8 @@ _V1: tuple[LiteralString, ...] = (
         key text COLLATE "C" NOT NULL,
         sort_ms bigint NOT NULL,
         body text NOT NULL,
-        PRIMARY KEY (agent_id, family, key)
+        key_digest bytea NOT NULL,
+        PRIMARY KEY (agent_id, family, key_digest)
     )""",
     """CREATE TABLE IF NOT EXISTS {schema}.agent_events (
         agent_id text COLLATE "C" NOT NULL,

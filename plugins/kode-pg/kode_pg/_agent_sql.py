@@ -8,6 +8,7 @@ sort fields the core already checked against its lists.
 from __future__ import annotations
 
 import functools
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
@@ -73,34 +74,36 @@ class AgentStatements:
         )
         self.upsert_tool_calls = q(
             "INSERT INTO {s}.agent_tool_calls (agent_id, id, position, name, state, is_error,"
-            " has_approval, created_ms, updated_ms, digest, body)"
+            " has_approval, created_ms, updated_ms, digest, body, id_digest)"
             " SELECT %s, t.* FROM unnest(%s::text[], %s::integer[], %s::text[], %s::text[],"
             " %s::boolean[], %s::boolean[], %s::bigint[], %s::bigint[], %s::text[],"
-            " %s::text[]) AS t"
-            " ON CONFLICT (agent_id, id) DO UPDATE SET position = EXCLUDED.position,"
+            " %s::text[], %s::bytea[]) AS t"
+            " ON CONFLICT (agent_id, id_digest) DO UPDATE SET position = EXCLUDED.position,"
             " name = EXCLUDED.name, state = EXCLUDED.state, is_error = EXCLUDED.is_error,"
             " has_approval = EXCLUDED.has_approval, created_ms = EXCLUDED.created_ms,"
             " updated_ms = EXCLUDED.updated_ms, digest = EXCLUDED.digest, body = EXCLUDED.body"
         )
         self.delete_tool_calls = q(
-            "DELETE FROM {s}.agent_tool_calls WHERE agent_id = %s AND id = ANY(%s::text[])"
+            "DELETE FROM {s}.agent_tool_calls WHERE agent_id = %s AND id_digest = ANY(%s::bytea[])"
         )
         self.load_tool_calls = q(
             "SELECT body FROM {s}.agent_tool_calls WHERE agent_id = %s ORDER BY position"
         )
 
         self.put_doc = q(
-            "INSERT INTO {s}.agent_docs (agent_id, family, key, sort_ms, body)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (agent_id, family, key)"
+            "INSERT INTO {s}.agent_docs (agent_id, family, key, sort_ms, body, key_digest)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (agent_id, family, key_digest)"
             " DO UPDATE SET sort_ms = EXCLUDED.sort_ms, body = EXCLUDED.body"
         )
         self.insert_docs = q(
-            "INSERT INTO {s}.agent_docs (agent_id, family, key, sort_ms, body)"
-            " SELECT %s, %s, t.* FROM unnest(%s::text[], %s::bigint[], %s::text[]) AS t"
+            "INSERT INTO {s}.agent_docs (agent_id, family, key, sort_ms, body, key_digest)"
+            " SELECT %s, %s, t.* FROM unnest(%s::text[], %s::bigint[], %s::text[],"
+            " %s::bytea[]) AS t"
         )
         self.clear_docs = q("DELETE FROM {s}.agent_docs WHERE agent_id = %s AND family = %s")
         self.get_doc = q(
-            "SELECT body FROM {s}.agent_docs WHERE agent_id = %s AND family = %s AND key = %s"
+            "SELECT body FROM {s}.agent_docs"
+            " WHERE agent_id = %s AND family = %s AND key_digest = %s"
         )
         self.list_docs = q(
             "SELECT body FROM {s}.agent_docs WHERE agent_id = %s AND family = %s"
@@ -164,13 +167,13 @@ class AgentStatements:
                 " m.body FROM {s}.agent_messages AS m, unnest(%s::text[]) AS t(id)"
                 " WHERE m.agent_id = %s",
                 "INSERT INTO {s}.agent_tool_calls (agent_id, id, position, name, state,"
-                " is_error, has_approval, created_ms, updated_ms, digest, body)"
+                " is_error, has_approval, created_ms, updated_ms, digest, body, id_digest)"
                 " SELECT t.id, c.id, c.position, c.name, c.state, c.is_error, c.has_approval,"
-                " c.created_ms, c.updated_ms, c.digest, c.body"
+                " c.created_ms, c.updated_ms, c.digest, c.body, c.id_digest"
                 " FROM {s}.agent_tool_calls AS c, unnest(%s::text[]) AS t(id)"
                 " WHERE c.agent_id = %s",
-                "INSERT INTO {s}.agent_docs (agent_id, family, key, sort_ms, body)"
-                " SELECT t.id, d.family, d.key, d.sort_ms, d.body"
+                "INSERT INTO {s}.agent_docs (agent_id, family, key, sort_ms, body, key_digest)"
+                " SELECT t.id, d.family, d.key, d.sort_ms, d.body, d.key_digest"
                 " FROM {s}.agent_docs AS d, unnest(%s::text[]) AS t(id) WHERE d.agent_id = %s",
                 "INSERT INTO {s}.agent_events (agent_id, seq, channel, body)"
                 " SELECT t.id, e.seq, e.channel, e.body"
@@ -225,6 +228,11 @@ class AgentStatements:
 def agent_statements(namespace: str) -> AgentStatements:
     """The composed statements of ``namespace``'s agent tables."""
     return AgentStatements(namespace)
+
+
+def key_digest(key: str) -> bytes:
+    """The 256-bit digest that stands for a tool-call id or document key in unique indexes."""
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=32).digest()
 
 
 def prefix_bound(prefix: str) -> str | None:

@@ -28,6 +28,7 @@ from kode_core import (
 from ._agent_schema import DATA_TABLES
 from ._agent_sql import (
     agent_statements,
+    key_digest,
     message_query,
     prefix_bound,
     session_query,
@@ -108,7 +109,8 @@ class PgAgentStore(ExtendedAgentStore):
             }
             plan = plan_replace(existing, rows)
             if plan.deletes:
-                await conn.execute(self._sql.delete_tool_calls, (agent_id, plan.deletes))
+                gone = [key_digest(str(key)) for key in plan.deletes]
+                await conn.execute(self._sql.delete_tool_calls, (agent_id, gone))
             if plan.upserts:
                 up = plan.upserts
                 await conn.execute(
@@ -125,6 +127,7 @@ class PgAgentStore(ExtendedAgentStore):
                         [row.updated_ms for row in up],
                         [row.digest for row in up],
                         [row.body for row in up],
+                        [key_digest(row.id) for row in up],
                     ),
                 )
         return plan.write_count
@@ -135,7 +138,7 @@ class PgAgentStore(ExtendedAgentStore):
     # -- documents -----------------------------------------------------------------
 
     async def _put_doc(self, agent_id: str, family: DocFamily, doc: Doc) -> None:
-        params = (agent_id, family.value, doc.key, doc.sort_ms, doc.body)
+        params = (agent_id, family.value, doc.key, doc.sort_ms, doc.body, key_digest(doc.key))
         async with self._connection() as conn, conn.pipeline(), conn.transaction():
             await conn.execute(self._sql.touch, (agent_id,))
             await conn.execute(self._sql.put_doc, params)
@@ -153,11 +156,13 @@ class PgAgentStore(ExtendedAgentStore):
                         [doc.key for doc in docs],
                         [doc.sort_ms for doc in docs],
                         [doc.body for doc in docs],
+                        [key_digest(doc.key) for doc in docs],
                     ),
                 )
 
     async def _get_doc(self, agent_id: str, family: DocFamily, key: str) -> str | None:
-        return _text(await self._value(self._sql.get_doc, (agent_id, family.value, key)))
+        params = (agent_id, family.value, key_digest(key))
+        return _text(await self._value(self._sql.get_doc, params))
 
     async def _list_docs(self, agent_id: str, family: DocFamily) -> builtins.list[str]:
         return await self._column(self._sql.list_docs, (agent_id, family.value))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -489,3 +490,31 @@ async def test_concurrent_first_users_in_separate_pools_create_the_agent_tables_
             for i, store in enumerate(stores):
                 tg.start_soon(store.save_info, f"agent-{i}", info(f"agent-{i}"))
         assert await stores[0].list_agents() == [f"agent-{i}" for i in range(4)]
+
+
+async def test_long_tool_call_ids_and_document_keys_fit_the_unique_indexes(pg_url: str) -> None:
+    # Far over a btree entry's ~2,700 bytes, and incompressible.
+    long_id = secrets.token_hex(5000)
+    path = "/srv/" + secrets.token_hex(5000) + ".py"
+    async with factory(pg_url).open_agents() as stores:
+        store = stores.build({"kind": "pg", "options": {"namespace": unique_namespace()}})
+        calls = tool_calls(2)
+        calls[1] = {**calls[1], "id": long_id}
+        await store.save_tool_call_records("agent", calls)
+        calls[1] = {**calls[1], "state": "COMPLETED"}
+        await store.save_tool_call_records("agent", calls)
+        loaded = await store.load_tool_call_records("agent")
+        assert [(call.id, call.state.value) for call in loaded] == [
+            ("call-0", "PENDING"),
+            (long_id, "COMPLETED"),
+        ]
+        for content in ("v1", "v2"):  # the second is an upsert of the same key
+            await store.save_recovered_file(
+                "agent", {"path": path, "content": content, "timestamp": "2026-01-01T00:00:00Z"}
+            )
+        [found] = await store.load_recovered_files("agent")
+        assert (found.path, found.content) == (path, "v2")
+        await store.save_info("agent", info("agent"))
+        [forked] = await store.fork("agent")
+        assert [call.id for call in await store.load_tool_call_records(forked)][1] == long_id
+        assert (await store.load_recovered_files(forked))[0].path == path
