@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -518,3 +519,31 @@ async def test_long_tool_call_ids_and_document_keys_fit_the_unique_indexes(pg_ur
         [forked] = await store.fork("agent")
         assert [call.id for call in await store.load_tool_call_records(forked)][1] == long_id
         assert (await store.load_recovered_files(forked))[0].path == path
+
+
+async def test_the_longest_agent_id_in_four_byte_characters_fits_every_index(
+    pg_url: str,
+) -> None:
+    rng = random.Random(7)
+    agent_id = "".join(chr(rng.randrange(0x10000, 0x10FFFF)) for _ in range(512))
+    async with factory(pg_url).open_agents() as stores:
+        store = stores.build({"kind": "pg", "options": {"namespace": unique_namespace()}})
+        await store.save_info(agent_id, info(agent_id))
+        await store.save_messages(agent_id, messages(2))
+        await store.save_tool_call_records(agent_id, tool_calls(2))
+        await store.save_recovered_file(
+            agent_id, {"path": "/a.py", "content": "x", "timestamp": "2026-01-01T00:00:00Z"}
+        )
+        await store.append_event(
+            agent_id,
+            {
+                "cursor": 1,
+                "bookmark": {"seq": 1, "timestamp": "2026-01-01T00:00:00Z"},
+                "event": {"channel": "control", "type": "x"},
+            },
+        )
+        async with store.acquire_agent_lock(agent_id, timeout=1) as lock:
+            assert lock.token == 1
+        assert await store.list_agents(agent_id[:100]) == [agent_id]
+        stats = await store.aggregate_stats(agent_id)
+        assert (stats.total_messages, stats.total_tool_calls) == (2, 2)
