@@ -146,7 +146,8 @@ class RedisAgentStore(kode_core.ExtendedAgentStore):
                 args += [str(key) for key in plan.deletes]
                 written = int(await scripts.replace(keys=script_keys, args=args))
                 if written != _REFUSED:
-                    after = {k: v for k, v in existing.items() if k not in set(plan.deletes)}
+                    dropped = set(plan.deletes)
+                    after = {k: v for k, v in existing.items() if k not in dropped}
                     after.update(
                         (r.key, StoredRowState(r.digest, r.created_ms)) for r in plan.upserts
                     )
@@ -168,7 +169,7 @@ class RedisAgentStore(kode_core.ExtendedAgentStore):
         # MULTI/EXEC: the token and the digests come from the same moment.
         async with client.pipeline(transaction=True) as pipe:
             pipe.hget(keys.versions, field)
-            pipe.hgetall(self._keys(agent_id).state(field))
+            pipe.hgetall(keys.state(field))
             token, stored = await pipe.execute()
         existing = {}
         for key, value in stored.items():
