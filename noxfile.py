@@ -33,15 +33,23 @@ def _pytest(session: nox.Session, *paths: str) -> None:
 @nox.session(python=None)
 def tests_core(session: nox.Session) -> None:
     """Test kode-core alone (registry, builder maps, memory backend, kit, packaging)."""
-    session.install("-e", ".", *TEST_DEPS)
-    _pytest(session, "tests")
+    session.install("-e", ".[cli]", *TEST_DEPS)
+    _pytest(session, "tests", "--ignore=tests/cli")
+
+
+@nox.session(python=None)
+def tests_cli(session: nox.Session) -> None:
+    """Test the kode command across every engine, against real servers."""
+    plugins = [arg for name in PLUGINS for arg in ("-e", f"plugins/kode-{name}")]
+    session.install("-e", ".[cli]", *plugins, *TEST_DEPS)
+    _pytest(session, "tests/cli")
 
 
 @nox.session(python=None)
 @nox.parametrize("plugin", PLUGINS)
 def tests_plugin(session: nox.Session, plugin: str) -> None:
     """Test one engine plugin against a real server started by its fixtures."""
-    session.install("-e", ".", "-e", f"plugins/kode-{plugin}", *TEST_DEPS)
+    session.install("-e", ".[cli]", "-e", f"plugins/kode-{plugin}", *TEST_DEPS)
     _pytest(session, f"plugins/kode-{plugin}/tests")
 
 
@@ -63,9 +71,12 @@ def typing(session: nox.Session) -> None:
 
 @nox.session(python=None)
 def demo(session: nox.Session) -> None:
-    """Run the demo on the embedded default (SQLite)."""
-    session.install("-e", ".", "-e", "plugins/kode-sqlite")
-    session.run("python", "examples/quickstart.py", *session.posargs)
+    """Run `kode demo` on the embedded default (SQLite), and the quickstart example."""
+    session.install("-e", ".[cli]", "-e", "plugins/kode-sqlite")
+    quickstart = str(ROOT / "examples" / "quickstart.py")
+    session.chdir(session.create_tmp())  # the embedded default ./.kode/kode.db goes there
+    session.run("kode", "demo", *session.posargs)
+    session.run("python", quickstart)
 
 
 @nox.session(python=None, default=False)

@@ -1,10 +1,24 @@
-"""The ``kode`` command, in this process (plugins are not autoloaded in tests)."""
+"""The ``kode`` command in this process, on the memory backend (plugins are not autoloaded)."""
 
 import json
 
 import pytest
 
-from kode_core._cli import main
+from kode_core._cli import _parser, main
+
+COMMANDS = [
+    ["backends"],
+    ["doctor"],
+    ["migrate"],
+    ["sessions"],
+    ["sessions", "list"],
+    ["sessions", "show"],
+    ["sessions", "count"],
+    ["export"],
+    ["import"],
+    ["copy"],
+    ["demo"],
+]
 
 
 def test_backends_lists_each_kind_with_distribution_version_and_services(
@@ -14,30 +28,95 @@ def test_backends_lists_each_kind_with_distribution_version_and_services(
     [memory] = json.loads(capsys.readouterr().out)
     assert memory["kind"] == "memory"
     assert memory["distribution"] == "kode-core"
-    assert memory["services"] == ["sessions"]
+    assert "sessions" in memory["services"]
     assert main(["backends"]) == 0
     assert capsys.readouterr().out.startswith("memory   kode-core ")
 
 
-def test_check_and_migrate_use_the_store_the_environment_names(
+def test_doctor_reports_a_healthy_store_with_latency_schema_and_driver(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["doctor", "memory://#tenant_a"]) == 0
+    out = capsys.readouterr().out
+    assert "memory, namespace 'tenant_a'" in out
+    assert "reachable  yes" in out
+    assert "ms per round trip" in out
+    assert "schema     version 1, this code applies 1: current" in out
+    assert "driver     none (in-process, kode-core" in out
+    assert out.rstrip().endswith("healthy")
+
+
+def test_doctor_and_migrate_use_the_store_the_environment_names(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KODE_STORE_TYPE", "memory")
-    assert main(["check", "--namespace", "tenant_a"]) == 0
-    assert "memory is reachable and namespace 'tenant_a' is migrated" in capsys.readouterr().out
+    assert main(["doctor", "--namespace", "tenant_b"]) == 0
+    assert "namespace 'tenant_b'" in capsys.readouterr().out
     assert main(["migrate"]) == 0
-    assert "namespace 'default'" in capsys.readouterr().out
+    assert "memory, namespace 'default': already at schema version 1" in capsys.readouterr().out
 
 
-def test_a_kode_error_exits_1_with_its_message(
+@pytest.mark.parametrize(
+    ("argv", "problem"),
+    [
+        (["doctor", "kode.db"], "store URL 'kode.db': neither a store URL"),
+        (["migrate", "sqlite://host/x.db"], "a sqlite URL has no host"),
+        (["sessions", "list", "p", "--store", "{bad"], "the JSON descriptor: not valid JSON"),
+        (["export", "postgresql://u:hunter2@db:5x/k"], "the port is not a number"),
+        (["copy", "--from", "memory://", "--to", "ftp://x"], "unknown scheme 'ftp'"),
+        (["doctor", '{"kind": "cassandra"}'], "unknown kind 'cassandra'"),
+        (["doctor", "memory://", "--namespace", "Bad Name"], "option 'namespace'"),
+    ],
+)
+def test_a_bad_store_exits_1_with_one_line_naming_the_problem(
+    argv: list[str], problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    [line] = captured.err.splitlines()
+    assert line.startswith(f"kode {argv[0]}")
+    assert problem in line
+    assert "hunter2" not in captured.err
+
+
+def test_an_unknown_store_type_in_the_environment_names_the_variable(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KODE_STORE_TYPE", "cassandra")
-    assert main(["check"]) == 1
+    assert main(["doctor"]) == 1
     assert "KODE_STORE_TYPE='cassandra'" in capsys.readouterr().err
-    monkeypatch.setenv("KODE_STORE_TYPE", "memory")
-    assert main(["check", "--namespace", "Bad Name"]) == 1
-    assert "namespace" in capsys.readouterr().err
+
+
+def test_the_demo_refuses_a_store_a_second_process_cannot_reach(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo", "memory://"]) == 1
+    assert "a memory store lives in one process" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main([*command, "--help"])
+    assert caught.value.code == 0
+    assert "example" in capsys.readouterr().out
+
+
+def test_every_command_is_covered_by_the_help_test() -> None:
+    parser = _parser()
+    [commands] = [a for a in parser._actions if a.dest == "command"]
+    names = set(commands.choices)  # type: ignore[arg-type]
+    assert names == {command[0] for command in COMMANDS}
+
+
+def test_the_export_help_documents_the_line_format(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    assert '{"key": {"project_key": P, "session_id": S[, "subpath": SUB]}, "entry"' in (
+        capsys.readouterr().out
+    )
 
 
 def test_a_usage_error_exits_2() -> None:

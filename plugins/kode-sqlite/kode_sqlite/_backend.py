@@ -245,7 +245,7 @@ class SqliteBackend(Backend):
 
     async def recorded_version(self, namespace: str) -> int:
         """The schema version recorded for ``namespace`` (0: none, or no file). Creates nothing."""
-        if not os.path.exists(self._path):
+        if not await anyio.to_thread.run_sync(os.path.exists, self._path):
             return 0  # opening it would create the file
 
         def work(conn: sqlite3.Connection) -> int:

@@ -24,19 +24,21 @@ def kode(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_check_writes_nothing_and_migrate_prepares_the_file_for_the_application(
+def test_doctor_writes_nothing_and_migrate_prepares_the_file_for_the_application(
     tmp_path: Path,
 ) -> None:
     database = tmp_path / "agents.db"
-    checked = kode("check", "--namespace", "tenant_a", database=database)
+    checked = kode("doctor", "--namespace", "tenant_a", database=database)
     assert checked.returncode == 1
-    assert "needs migrating" in checked.stderr
-    assert "schema version 0" in checked.stderr
+    assert "unhealthy: no schema yet in namespace 'tenant_a'" in checked.stderr
+    assert "run `kode migrate`" in checked.stderr
     assert not database.exists()
 
     migrated = kode("migrate", "--namespace", "tenant_a", database=database)
     assert migrated.returncode == 0, migrated.stderr
-    assert kode("check", "--namespace", "tenant_a", database=database).returncode == 0
+    healthy = kode("doctor", "--namespace", "tenant_a", database=database)
+    assert healthy.returncode == 0, healthy.stderr
+    assert "driver     sqlite3 (SQLite 3." in healthy.stdout
 
     async def the_application_runs_without_migrations() -> None:
         factory = StoreFactory("sqlite", {"path": str(database), "auto_migrate": False}, PLUGINS)

@@ -1,0 +1,78 @@
+"""``kode``, the operator's command (also ``python -m kode_core``).
+
+Commands: ``backends``, ``doctor``, ``migrate``, ``sessions list|show|count``,
+``export``, ``import``, ``copy`` and ``demo``; ``kode COMMAND --help`` shows each one's
+options and an example. A store is named by a URL or a JSON descriptor, else by the
+environment (:func:`~kode_core.store_config_from_env`), else it is the embedded default,
+SQLite at ``./.kode/kode.db``.
+
+Exit status: 0 on success, 1 when the store is unhealthy or a kode error stops the
+command (one line on stderr, no traceback), 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import inspect
+import logging
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+from .._errors import KodeError, UnknownKindError
+from .._version import __version__
+from . import _demo as _demo
+from . import _sessions, _status, _transfer
+from ._common import HelpFormatter
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``kode`` command with ``argv`` (default: the process's arguments)."""
+    args = _parser().parse_args(argv)
+    # Drivers log each failed connection attempt (psycopg's pool at its own level, which
+    # the root logger's level does not filter); the command reports the outcome once.
+    logging.disable(logging.ERROR)
+    name = " ".join(part for part in (args.command, getattr(args, "subcommand", None)) if part)
+    try:
+        if inspect.iscoroutinefunction(args.run):
+            result: int = anyio.run(functools.partial(args.run, args))
+        else:
+            result = args.run(args)
+    except UnknownKindError as exc:
+        hint = f"; install it: pip install kode-{exc.kind}" if isinstance(exc.kind, str) else ""
+        print(f"kode {name}: {exc}{hint}", file=sys.stderr)
+        return 1
+    except KodeError as exc:
+        print(f"kode {name}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"kode {name}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `kode export | head`
+        return 0
+    finally:
+        logging.disable(logging.NOTSET)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kode",
+        formatter_class=HelpFormatter,
+        description="Operate kode stores: health, schema, sessions, export, copy, demo.\n\n"
+        "examples:\n"
+        "  kode demo                                   # a conversation, resumed elsewhere\n"
+        "  kode doctor postgresql://kode@db/kode       # is that store healthy?\n"
+        "  kode copy --from sqlite:///kode.db --to 'redis://cache:6379/0#tenant_a'",
+        epilog="A STORE is a URL or JSON descriptor; without one, KODE_STORE_TYPE and its\n"
+        "variables name it, else it is SQLite at ./.kode/kode.db.",
+    )
+    parser.add_argument("--version", action="version", version=f"kode-core {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    _status.add_commands(commands)
+    _sessions.add_commands(commands)
+    _transfer.add_commands(commands)
+    _demo.add_commands(commands)
+    return parser
