@@ -71,21 +71,24 @@ def non_negative(codec: Codec) -> Codec:
 
 def check_json(value: Any, path: str) -> Any:
     """``value`` as plain JSON data (lists, dicts with string keys, finite numbers)."""
-    if value is None or isinstance(value, (str, bool, int)):
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # the common cases first
         return value
+    if kind is dict or isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise InvalidRecordError(path, f"has a non-string key {key!r}")
+            out[key] = check_json(item, f"{path}.{key}")
+        return out
+    if kind is list or kind is tuple:
+        return [check_json(item, f"{path}[{i}]") for i, item in enumerate(value)]
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidRecordError(path, f"is not JSON: {value}")
         return value
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidRecordError(path, f"has a non-string key {key!r}")
-            out[key] = check_json(item, f"{path}.{key}")
-        return out
-    if isinstance(value, (list, tuple)):
-        return [check_json(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, (str, int)):  # subclasses: a str enum, an IntEnum
+        return value
     raise InvalidRecordError(path, f"is not JSON: a {_type_name(value)}")
 
 
@@ -210,23 +213,17 @@ class Record:
     def from_dict(cls: type[_R], data: object, path: str | None = None) -> _R:
         """Validate a JSON object into a record; :class:`InvalidRecordError` names the path."""
         path = path or cls.__name__
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise InvalidRecordError(path, f"must be a JSON object, got {_type_name(data)}")
+        fields, names = _fields_of(cls)
         values: dict[str, Any] = {}
-        names = set()
-        for attribute in attrs.fields(cls):  # type: ignore[arg-type]
-            if attribute.name == "extra":
-                continue
-            names.add(attribute.name)
-            if attribute.name in data:
-                codec: Codec = attribute.metadata["codec"]
-                values[attribute.name] = codec.decode(
-                    data[attribute.name], f"{path}.{attribute.name}"
-                )
-            elif attribute.default is attrs.NOTHING:
-                raise InvalidRecordError(f"{path}.{attribute.name}", "is required")
+        for name, codec, required, _ in fields:
+            if name in data:
+                values[name] = codec.decode(data[name], f"{path}.{name}")
+            elif required:
+                raise InvalidRecordError(f"{path}.{name}", "is required")
         extra = {key: value for key, value in data.items() if key not in names}
-        values["extra"] = check_json(extra, path)
+        values["extra"] = check_json(extra, path) if extra else {}
         return cls(**values)
 
     @classmethod
@@ -242,19 +239,36 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         """The record as a JSON object (``extra`` keys included)."""
         out: dict[str, Any] = dict(self.extra) if isinstance(self.extra, Mapping) else {}
-        for attribute in attrs.fields(type(self)):  # type: ignore[arg-type]
-            if attribute.name == "extra":
-                continue
-            value = getattr(self, attribute.name)
-            if value is None and attribute.default is None:
+        for name, codec, _, optional in _fields_of(type(self))[0]:
+            value = getattr(self, name)
+            if value is None and optional:
                 continue  # an unset optional field is left out, as in the wire format
-            codec: Codec = attribute.metadata["codec"]
-            out[attribute.name] = codec.encode(value)
+            out[name] = codec.encode(value)
         return out
 
     def to_json(self) -> str:
         """Compact JSON text of :meth:`to_dict`."""
         return _encoder.encode(self.to_dict())
+
+
+_Field = tuple[str, Codec, bool, bool]
+
+
+_FIELDS: dict[type[Record], tuple[tuple[_Field, ...], frozenset[str]]] = {}
+
+
+def _fields_of(cls: type[Record]) -> tuple[tuple[_Field, ...], frozenset[str]]:
+    """``(name, codec, required, optional)`` of each field but ``extra``, and their names."""
+    known = _FIELDS.get(cls)
+    if known is not None:
+        return known
+    fields = tuple(
+        (a.name, a.metadata["codec"], a.default is attrs.NOTHING, a.default is None)
+        for a in attrs.fields(cls)  # type: ignore[arg-type]
+        if a.name != "extra"
+    )
+    known = _FIELDS[cls] = (fields, frozenset(name for name, *_ in fields))
+    return known
 
 
 def dumps(value: Any) -> str:
