@@ -117,9 +117,7 @@ class ReplacePlan(Generic[_Row]):
         return len(self.upserts) + len(self.deletes)
 
 
-def plan_replace(
-    existing: Mapping[Any, StoredRowState], rows: Sequence[_Row]
-) -> ReplacePlan[_Row]:
+def plan_replace(existing: Mapping[Any, StoredRowState], rows: Sequence[_Row]) -> ReplacePlan[_Row]:
     """Plan replacing the stored rows (``key -> state``) by ``rows``.
 
     A row whose key holds the same digest is left alone; other rows are upserted,
