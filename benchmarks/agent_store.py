@@ -6,7 +6,7 @@ The workload (every number can be changed on the command line)::
        list with one more, 20 times, one message more each time; then an agent
        holding 1,000 does the same (kode writes only the new row, and says so);
     2. read_events of an agent's 10,000 events (appended untimed by 20 writers, the
-       three channels interleaved), read whole 5 times;
+       three channels interleaved), read whole 3 times;
     3. the agent lock taken and given back 100 times:
        ``async with store.acquire_agent_lock(agent_id, timeout=5): pass``.
 
@@ -226,7 +226,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     option("--long-conversation", default=1_000, help="messages before the second saves (1,000)")
     option("--timed-saves", default=20, help="timed saves of one more message at each (20)")
     option("--events", default=10_000, help="events in the timeline read_events reads (10,000)")
-    option("--event-reads", default=5, help="timed reads of the whole timeline (5)")
+    option("--event-reads", default=3, help="timed reads of the whole timeline (3)")
     option("--lock-rounds", default=100, help="timed lock acquire/release round trips (100)")
 
 
