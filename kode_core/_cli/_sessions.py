@@ -1,4 +1,8 @@
-"""``kode sessions list|show|count``: read transcripts the way an operator wants to."""
+"""``kode sessions list|show|count``: read transcripts the way an operator wants to.
+
+Reads only: the stores are opened with ``auto_migrate=False``, so reading a store that
+was never written creates nothing and says it needs migrating.
+"""
 
 from __future__ import annotations
 
@@ -144,7 +148,7 @@ def print_session_table(rows: list[dict[str, Any]], project: str) -> None:
 
 async def run_list(args: argparse.Namespace) -> int:
     config = resolve(args.store, args.namespace)
-    async with open_store(config, auto_migrate=False) as (_, store):  # reads create nothing
+    async with open_store(config, auto_migrate=False) as (_, store):
         rows, next_after = await session_rows(
             store, args.project, after=args.after, limit=args.limit
         )
@@ -179,7 +183,7 @@ async def run_show(args: argparse.Namespace) -> int:
     key = {"project_key": args.project, "session_id": args.session}
     if args.subpath:
         key["subpath"] = args.subpath
-    async with open_store(config, auto_migrate=False) as (_, store):  # reads create nothing
+    async with open_store(config, auto_migrate=False) as (_, store):
         total = await store.count_entries(key)
         if total == 0:
             print(f"no entries under {key} ({config.describe()})")
@@ -206,7 +210,7 @@ def _print(entries: list[tuple[int, dict[str, Any]]], *, as_json: bool) -> None:
 
 async def run_count(args: argparse.Namespace) -> int:
     config = resolve(args.store, args.namespace)
-    async with open_store(config, auto_migrate=False) as (_, store):  # reads create nothing
+    async with open_store(config, auto_migrate=False) as (_, store):
         if args.session is None:
             if args.subpath:
                 raise CliError("--subpath needs a SESSION")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ from typing import Any
 import anyio
 import pytest
 
-from kode_core.testing import unique_namespace
+from kode_core.testing import unique_namespace, user_environment
 from kode_core.testing._servers import TestServer
 
 from .conftest import kode, open_store
@@ -179,3 +181,43 @@ def test_sessions_list_show_and_count_read_a_store(tmp_path: Path) -> None:
     assert kode("sessions", "count", "p", "s1", "--store", store).stdout == "22\n"
     missing = kode("sessions", "show", "p", "nope", "--store", store)
     assert missing.returncode == 1
+
+
+def peak_rss_of_copy(source: str, target: str) -> int:
+    """Peak resident memory (KiB) of a ``kode copy`` process."""
+    code = (
+        "import resource, sys; from kode_core._cli import main; code = main(sys.argv[1:]); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
+        "sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "copy", "--from", source, "--to", target],
+        env=user_environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stderr.splitlines()[-1])
+
+
+async def fill_long(url: str, entries: int) -> None:
+    async with open_store(url) as store:
+        key = {"project_key": "p", "session_id": "long"}
+        for start in range(0, entries, 1000):
+            batch = [
+                {"type": "user", "uuid": f"u{n}", "text": "x" * 2000}
+                for n in range(start, min(start + 1000, entries))
+            ]
+            await store.append(key, batch)
+
+
+@pytest.mark.slow
+def test_copy_memory_stays_flat_however_long_the_transcript(tmp_path: Path) -> None:
+    small, big = f"sqlite:///{tmp_path}/small.db", f"sqlite:///{tmp_path}/big.db"
+    anyio.run(fill_long, small, 1_000)  # 2 MB of entries
+    anyio.run(fill_long, big, 40_000)  # 80 MB of entries
+    baseline = peak_rss_of_copy(small, f"sqlite:///{tmp_path}/small-copy.db")
+    peak = peak_rss_of_copy(big, f"sqlite:///{tmp_path}/big-copy.db")
+    assert peak - baseline < 30 * 1024, (baseline, peak)  # far less than the 78 MB more
