@@ -7,6 +7,7 @@ import kode_core
 from kode_core import (
     Backend,
     BackendOptions,
+    ConfigurationError,
     MemoryBackend,
     MemoryOptions,
     PluginError,
@@ -36,7 +37,14 @@ def test_builtins_only_without_autoload() -> None:
     info = registry.get("memory")
     assert info.distribution == "kode-core"
     assert info.version == kode_core.__version__
-    assert info.services == frozenset({"sessions"})
+    assert info.services == frozenset({"sessions", "agents"})
+
+
+def test_a_map_refuses_a_kind_without_its_service() -> None:
+    registry = load_registry([plugin_module("extra_plugin", _register_extra)], autoload=False)
+    kode_core.session_stores({"extra": {}}, registry=registry)
+    with pytest.raises(ConfigurationError, match="'extra' does not provide 'agents'"):
+        kode_core.agent_stores({"extra": {}}, registry=registry)
 
 
 def test_environment_variable_turns_autoload_off(monkeypatch: pytest.MonkeyPatch) -> None:
