@@ -11,7 +11,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
@@ -38,11 +38,9 @@ def _lists(writers: int) -> list[list[dict[str, object]]]:
 class ExtendedChecks:
     """Health, consistency, metrics, the distributed lock and fork."""
 
-    shared_across_processes: ClassVar[bool]
+    if TYPE_CHECKING:  # provided by ConformanceSuite, which the suites mix this into
 
-    def _needs_processes(self) -> None:
-        if not self.shared_across_processes:
-            pytest.skip("this backend's data lives in one process (shared_across_processes)")
+        def needs_processes(self) -> None: ...
 
     # -- health, metrics, consistency ---------------------------------------------------------
 
@@ -221,7 +219,7 @@ class ExtendedChecks:
     async def test_two_processes_contend_for_one_lock(
         self, store: ExtendedAgentStore, store_factory: StoreFactory, namespace: str, tmp_path: Path
     ) -> None:
-        self._needs_processes()
+        self.needs_processes()
         holder = start(hold_lock, store_factory, namespace, AGENT, 5.0, 1.0, str(tmp_path))
         try:
             held_token = int(await wait_for_file(tmp_path / "acquired"))
@@ -235,7 +233,7 @@ class ExtendedChecks:
     async def test_a_killed_holder_loses_the_lock_after_its_lease(
         self, store: ExtendedAgentStore, store_factory: StoreFactory, namespace: str, tmp_path: Path
     ) -> None:
-        self._needs_processes()
+        self.needs_processes()
         holder = start(hold_lock, store_factory, namespace, AGENT, 1.0, 600.0, str(tmp_path))
         try:
             held_token = int(await wait_for_file(tmp_path / "acquired"))
@@ -267,7 +265,7 @@ class ExtendedChecks:
     async def test_concurrent_saves_from_processes_end_in_one_writers_list(
         self, store: ExtendedAgentStore, store_factory: StoreFactory, namespace: str, tmp_path: Path
     ) -> None:
-        self._needs_processes()
+        self.needs_processes()
         writers = 4
         processes = [
             start(save_own_list, store_factory, namespace, AGENT, w, 5, str(tmp_path))

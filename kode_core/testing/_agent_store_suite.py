@@ -19,7 +19,7 @@ Capabilities are declared as class attributes, never guessed from the kind.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import Any
 
 import anyio
 import pytest
@@ -33,29 +33,12 @@ from ._agent_extended_checks import ExtendedChecks
 from ._agent_query_checks import QueryChecks
 from ._agent_samples import AGENT, SPECIAL_IDS, everything, fill
 from ._factory import StoreFactory, unique_namespace
+from ._suite_base import ConformanceSuite
 
 
 @pytest.mark.anyio
-class BaseAgentStoreConformance:
+class BaseAgentStoreConformance(ConformanceSuite):
     """The ``AgentStore`` layer: runtime state, events, history, media, snapshots, lifecycle."""
-
-    #: Writers in other OS processes see the same data (False for in-process engines).
-    shared_across_processes: ClassVar[bool] = True
-    #: The backend records a schema version in its engine (False for in-process engines).
-    versioned_storage: ClassVar[bool] = True
-    #: Test name -> reason, for known deviations of a backend (strict xfail).
-    expected_failures: ClassVar[dict[str, str]] = {}
-
-    @pytest.fixture
-    def store_factory(self) -> StoreFactory:
-        """Override: the backend under test."""
-        raise NotImplementedError("subclasses provide the store_factory fixture")
-
-    @pytest.fixture(autouse=True)
-    def _expected_failures(self, request: pytest.FixtureRequest) -> None:
-        reason = self.expected_failures.get(request.function.__name__)
-        if reason:
-            request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
 
     @pytest.fixture
     async def agents(

@@ -35,6 +35,7 @@ from ._factory import (
     writer_batches,
 )
 from ._session_store_operator_suite import SessionStoreOperatorChecks
+from ._suite_base import ConformanceSuite
 
 #: The SessionStore methods the Claude Agent SDK treats as optional.
 SDK_OPTIONAL_METHODS = ("delete", "list_session_summaries", "list_sessions", "list_subkeys")
@@ -88,30 +89,13 @@ def counting_fold(prev: Any, key: Any, entries: list[dict[str, Any]]) -> dict[st
 
 
 @pytest.mark.anyio
-class SessionStoreConformance(SessionStoreOperatorChecks):
+class SessionStoreConformance(SessionStoreOperatorChecks, ConformanceSuite):
     """The ``SessionStore`` contract, beyond the Claude Agent SDK's 14 checks."""
 
-    #: Writers in other OS processes see the same data (False for in-process engines).
-    shared_across_processes: ClassVar[bool] = True
     #: Size of the long-session test.
     long_session_entries: ClassVar[int] = 20_000
     #: Number of sessions in the many-sessions listing test.
     many_sessions: ClassVar[int] = 2_000
-    #: The backend records a schema version in its engine (False for in-process engines).
-    versioned_storage: ClassVar[bool] = True
-    #: Test name -> reason, for known deviations of a backend (strict xfail).
-    expected_failures: ClassVar[dict[str, str]] = {}
-
-    @pytest.fixture
-    def store_factory(self) -> StoreFactory:
-        """Override: the backend under test."""
-        raise NotImplementedError("subclasses provide the store_factory fixture")
-
-    @pytest.fixture(autouse=True)
-    def _expected_failures(self, request: pytest.FixtureRequest) -> None:
-        reason = self.expected_failures.get(request.function.__name__)
-        if reason:
-            request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
 
     @pytest.fixture
     async def stores(self, store_factory: StoreFactory) -> AsyncIterator[BuilderMap[SessionStore]]:
@@ -265,8 +249,7 @@ class SessionStoreConformance(SessionStoreOperatorChecks):
     async def test_concurrent_processes_and_tasks_store_each_uuid_once(
         self, store: SessionStore, store_factory: StoreFactory, tmp_path: Path
     ) -> None:
-        if not self.shared_across_processes:
-            pytest.skip("this backend's data lives in one process (shared_across_processes)")
+        self.needs_processes()
         tasks = {f"task{w}": writer_batches(f"task{w}", 25, 40) for w in range(8)}
         procs = {f"proc{w}": writer_batches(f"proc{w}", 25, 40) for w in range(2)}
         await store.count_entries(KEY)  # migrate first, so all writers race on appends only
