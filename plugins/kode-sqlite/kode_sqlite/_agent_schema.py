@@ -2,26 +2,18 @@
 
 A namespace's agent tables carry its name as a prefix, like its session tables
 (``<namespace>__agent_messages``...). Their schema version is recorded in the
-shared ``kode_meta`` table under the service ``agents``, apart from the session
-tables' (service ``sessions``), so each family migrates on its own. Migrations
-run inside ``BEGIN IMMEDIATE``, so processes migrating at once take turns.
+shared ``kode_meta`` table under the component ``agents``, apart from the session
+tables' (``sessions``), so each family migrates on its own, through the same
+:func:`~kode_sqlite._schema.ensure_schema`.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 
 import attrs
 
-from kode_core import SchemaVersionError
-
-from ._schema import _META_DDL, META_TABLE, quote
-
-#: The agent tables' layout this code reads and writes.
-AGENT_SCHEMA_VERSION = 1
-#: The service whose schema version this module manages in ``kode_meta``.
-AGENT_SERVICE = "agents"
+from ._schema import SchemaComponent, quote
 
 
 @attrs.frozen
@@ -75,7 +67,8 @@ class AgentTables:
         return [name for name, table in rows if table in tables]
 
 
-def _version_1(t: AgentTables) -> list[str]:
+def _version_1(namespace: str) -> list[str]:
+    t = AgentTables.for_namespace(namespace)
     # Every table is keyed by agent id first, so one agent's rows sit together and
     # delete, fork and per-agent reads are index range scans. TEXT columns use the
     # default BINARY collation: UTF-8 byte order, which is code point order.
@@ -146,42 +139,5 @@ def _version_1(t: AgentTables) -> list[str]:
     ]
 
 
-#: version -> the statements that bring version - 1 to it.
-_MIGRATIONS: dict[int, Callable[[AgentTables], list[str]]] = {1: _version_1}
-
-
-def recorded_agent_version(conn: sqlite3.Connection, namespace: str) -> int:
-    """The agent schema version recorded for ``namespace`` (0: none). Creates nothing."""
-    has_meta = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (META_TABLE,)
-    ).fetchall()
-    if not has_meta:
-        return 0
-    rows = conn.execute(
-        f"SELECT schema_version FROM {META_TABLE} WHERE namespace = ? AND service = ?",
-        (namespace, AGENT_SERVICE),
-    ).fetchall()
-    return int(rows[0][0]) if rows else 0
-
-
-def check_agent_version(found: int, *, auto_migrate: bool, where: str) -> None:
-    """Refuse a newer agent schema, or an older one when migrations are off."""
-    if found > AGENT_SCHEMA_VERSION or (found < AGENT_SCHEMA_VERSION and not auto_migrate):
-        raise SchemaVersionError("sqlite", found=found, supported=AGENT_SCHEMA_VERSION, where=where)
-
-
-def migrate_agents(conn: sqlite3.Connection, namespace: str, found: int, now: int) -> None:
-    """Bring ``namespace``'s agent tables from ``found`` to the current version; record it.
-
-    The caller holds the write lock and has re-read ``found`` under it.
-    """
-    tables = AgentTables.for_namespace(namespace)
-    conn.execute(_META_DDL)
-    for version in range(found + 1, AGENT_SCHEMA_VERSION + 1):
-        for statement in _MIGRATIONS[version](tables):
-            conn.execute(statement)
-    conn.execute(
-        f"""INSERT OR REPLACE INTO {META_TABLE} (namespace, service, schema_version, migrated_ms)
-            VALUES (?, ?, ?, ?)""",
-        (namespace, AGENT_SERVICE, AGENT_SCHEMA_VERSION, now),
-    )
+#: The agent tables.
+AGENTS = SchemaComponent("agents", 1, {1: _version_1})

@@ -27,7 +27,7 @@ from kode_core import (
     plan_replace,
 )
 
-from ._agent_schema import AgentTables
+from ._agent_schema import AGENTS, AgentTables
 from ._agent_sql import (
     AgentStatements,
     message_query,
@@ -35,7 +35,6 @@ from ._agent_sql import (
     session_query,
     tool_call_query,
 )
-from ._backend import AGENTS
 
 if TYPE_CHECKING:
     from ._backend import SqliteBackend
@@ -96,10 +95,10 @@ class SqliteAgentStore(ExtendedAgentStore):
         return f"<SqliteAgentStore path={self._backend.path!r} namespace={self.namespace!r}>"
 
     async def _write(self, work: Work[_T]) -> _T:
-        return await self._backend.write(self.namespace, work, family=AGENTS)
+        return await self._backend.write(self.namespace, work, component=AGENTS)
 
     async def _read(self, work: Work[_T]) -> _T:
-        return await self._backend.read(self.namespace, work, family=AGENTS)
+        return await self._backend.read(self.namespace, work, component=AGENTS)
 
     async def _fetch_all(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         def work(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
@@ -114,7 +113,7 @@ class SqliteAgentStore(ExtendedAgentStore):
         conn.execute(self._sql.mark_agent, (agent_id,))
 
     async def _migrate(self) -> None:
-        await self._backend.migrate(self.namespace, family=AGENTS)
+        await self._backend.migrate(self.namespace, component=AGENTS)
 
     # -- runtime state ----------------------------------------------------------------
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 import anyio.to_thread
-import attrs
 
 from kode_core import (
     Backend,
@@ -30,17 +28,17 @@ from kode_core import (
     LockTimeoutError,
     OncePerKey,
     map_exceptions,
-    now_ms,
 )
 
-from ._agent_schema import (
-    AGENT_SCHEMA_VERSION,
-    check_agent_version,
-    migrate_agents,
-    recorded_agent_version,
-)
 from ._options import SqliteOptions
-from ._schema import SCHEMA_VERSION, check_version, migrate, recorded_version
+from ._schema import (
+    SESSIONS,
+    SchemaComponent,
+    check_version,
+    ensure_schema,
+    stored_version,
+    write_transaction,
+)
 
 if TYPE_CHECKING:
     from ._agent_store import SqliteAgentStore
@@ -59,37 +57,6 @@ _SQLITE_NOTADB = 26
 
 #: UPSERT (``INSERT ... ON CONFLICT``) arrived in SQLite 3.24.
 MIN_SQLITE_VERSION = (3, 24, 0)
-
-
-@attrs.frozen
-class SchemaFamily:
-    """One service family's tables: its version record in ``kode_meta`` and its migration."""
-
-    service: str
-    version: int
-    recorded: Callable[[sqlite3.Connection, str], int]
-    check: Callable[..., None]  # (found, *, auto_migrate, where); raises SchemaVersionError
-    apply: Callable[[sqlite3.Connection, str, int, int], None]  # (conn, namespace, found, now)
-
-
-SESSIONS = SchemaFamily("sessions", SCHEMA_VERSION, recorded_version, check_version, migrate)
-AGENTS = SchemaFamily(
-    "agents", AGENT_SCHEMA_VERSION, recorded_agent_version, check_agent_version, migrate_agents
-)
-
-
-@contextmanager
-def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``; roll back on any error, the batch is all or nothing."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-        conn.execute("COMMIT")
-    except BaseException:
-        # The original error matters; a failing rollback must not hide it.
-        with suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
 
 
 def _in_write_transaction(work: Callable[[sqlite3.Connection], _T], conn: sqlite3.Connection) -> _T:
@@ -212,10 +179,10 @@ class SqliteBackend(Backend):
         namespace: str,
         work: Callable[[sqlite3.Connection], _T],
         *,
-        family: SchemaFamily = SESSIONS,
+        component: SchemaComponent = SESSIONS,
     ) -> _T:
         """Run ``work`` on a reader connection, once ``namespace``'s schema is in place."""
-        await self._ensure_schema(namespace, family=family)
+        await self._ensure_schema(namespace, component=component)
         return await self._run(self._readers, work)
 
     async def write(
@@ -223,10 +190,10 @@ class SqliteBackend(Backend):
         namespace: str,
         work: Callable[[sqlite3.Connection], _T],
         *,
-        family: SchemaFamily = SESSIONS,
+        component: SchemaComponent = SESSIONS,
     ) -> _T:
         """Run ``work`` inside one ``BEGIN IMMEDIATE`` transaction on the writer connection."""
-        await self._ensure_schema(namespace, family=family)
+        await self._ensure_schema(namespace, component=component)
         return await self._run(self._writer, partial(_in_write_transaction, work))
 
     async def read_unchecked(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
@@ -249,44 +216,41 @@ class SqliteBackend(Backend):
             return 0  # opening it would create the file
 
         def work(conn: sqlite3.Connection) -> int:
-            return recorded_version(conn, namespace)
+            return stored_version(conn, namespace, SESSIONS)
 
         return await self._run(self._readers, work)
 
-    async def migrate(self, namespace: str, *, family: SchemaFamily = SESSIONS) -> None:
+    async def migrate(self, namespace: str, *, component: SchemaComponent = SESSIONS) -> None:
         """Create or upgrade ``namespace``'s tables now, even with ``auto_migrate`` off."""
         if not self._options.auto_migrate:
             # Connections refuse to create a missing file then; a migration may.
             with map_exceptions({sqlite3.Error: self._translate}):
                 await anyio.to_thread.run_sync(_create_file, self._path)
-        await self._ensure_schema(namespace, auto_migrate=True, family=family)
+        await self._ensure_schema(namespace, auto_migrate=True, component=component)
 
     async def _ensure_schema(
-        self, namespace: str, *, auto_migrate: bool | None = None, family: SchemaFamily = SESSIONS
+        self,
+        namespace: str,
+        *,
+        auto_migrate: bool | None = None,
+        component: SchemaComponent = SESSIONS,
     ) -> None:
         allowed = self._options.auto_migrate if auto_migrate is None else auto_migrate
+        where = f"{self._path} (namespace {namespace!r})"
+        if component is not SESSIONS:
+            where = f"{self._path} (namespace {namespace!r}, {component.name} tables)"
+        work = partial(
+            ensure_schema,
+            namespace=namespace,
+            component=component,
+            auto_migrate=allowed,
+            where=where,
+        )
 
         async def step() -> None:
-            await self._run(self._writer, partial(self._migrate, namespace, allowed, family))
+            await self._run(self._writer, work)
 
-        await self._schemas.run((family.service, namespace), step)
-
-    def _migrate(
-        self, namespace: str, auto_migrate: bool, family: SchemaFamily, conn: sqlite3.Connection
-    ) -> None:
-        where = f"{self._path} (namespace {namespace!r})"
-        if family is not SESSIONS:
-            where = f"{self._path} (namespace {namespace!r}, {family.service} tables)"
-        found = family.recorded(conn, namespace)
-        if found == family.version:
-            return
-        family.check(found, auto_migrate=auto_migrate, where=where)
-        with write_transaction(conn):
-            # Re-read under the file lock: another process may have migrated meanwhile.
-            found = family.recorded(conn, namespace)
-            if found != family.version:
-                family.check(found, auto_migrate=auto_migrate, where=where)
-                family.apply(conn, namespace, found, now_ms())
+        await self._schemas.run((component.name, namespace), step)
 
     async def _connect(self) -> sqlite3.Connection:
         timeout = self._options.connect_timeout
@@ -307,7 +271,7 @@ class SqliteBackend(Backend):
         if not options.auto_migrate and not os.path.exists(self._path):
             # Opening would create the file; without migrations there is nothing to use.
             where = f"{self._path} (no such file)"
-            check_version(0, auto_migrate=False, where=where)
+            check_version(0, SESSIONS, auto_migrate=False, where=where)
         conn = sqlite3.connect(
             self._path,
             timeout=options.busy_timeout,

@@ -1,26 +1,38 @@
-"""Tables, indexes and the schema version of the sqlite backend.
+"""Tables, indexes and the versioned migration of the sqlite backend.
 
 One database file holds every namespace. A namespace's tables carry its name
 as a prefix (``<namespace>__session_keys``, ``<namespace>__session_entries``);
-the shared ``kode_meta`` table records, per namespace and service, which
-schema version has been applied. Migrations run inside ``BEGIN IMMEDIATE``,
-so two processes migrating the same namespace take turns on the file lock.
+the shared ``kode_meta`` table records, per namespace and component (service
+family: ``sessions``, ``agents``), which schema version has been applied.
+Migrations run inside ``BEGIN IMMEDIATE``, so two processes migrating the same
+namespace take turns on the file lock.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 
 import attrs
 
-from kode_core import SchemaVersionError
+from kode_core import SchemaVersionError, now_ms
 
-#: The session tables' layout this code reads and writes.
-SCHEMA_VERSION = 1
-#: The service whose schema version this module manages in ``kode_meta``.
-SERVICE = "sessions"
 META_TABLE = "kode_meta"
+
+
+@attrs.frozen
+class SchemaComponent:
+    """One service family's tables: its name and version in ``kode_meta``, its migrations.
+
+    ``migrations[v]`` gives, for a namespace, the statements that bring version ``v - 1``
+    to ``v``.
+    """
+
+    name: str
+    version: int
+    migrations: Mapping[int, Callable[[str], Sequence[str]]]
+
 
 _META_DDL = f"""
 CREATE TABLE IF NOT EXISTS {META_TABLE} (
@@ -57,7 +69,8 @@ class SessionTables:
         return quote(f"{self.namespace}__{name}")
 
 
-def _version_1(t: SessionTables) -> list[str]:
+def _version_1(namespace: str) -> list[str]:
+    t = SessionTables.for_namespace(namespace)
     # One row per (project, session, subpath) with the per-key sequence and the
     # summary; one row per entry. subpath '' is the main transcript.
     return [
@@ -92,12 +105,52 @@ def _version_1(t: SessionTables) -> list[str]:
     ]
 
 
-#: version -> the statements that bring version - 1 to it.
-_MIGRATIONS: dict[int, Callable[[SessionTables], list[str]]] = {1: _version_1}
+#: The session tables.
+SESSIONS = SchemaComponent("sessions", 1, {1: _version_1})
 
 
-def recorded_version(conn: sqlite3.Connection, namespace: str) -> int:
-    """The schema version recorded for ``namespace`` (0: none). Creates nothing."""
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``; roll back on any error, the batch is all or nothing."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        # The original error matters; a failing rollback must not hide it.
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
+def ensure_schema(
+    conn: sqlite3.Connection,
+    namespace: str,
+    component: SchemaComponent,
+    *,
+    auto_migrate: bool,
+    where: str,
+) -> None:
+    """Check ``component``'s version for ``namespace``; create or migrate it if allowed.
+
+    The fast path only reads. Migration runs in one ``BEGIN IMMEDIATE`` transaction
+    and re-reads the version under the file lock, so a migration another process
+    finished first is not repeated. Raises :class:`~kode_core.SchemaVersionError`
+    for a newer version, or an older one with ``auto_migrate`` off.
+    """
+    found = stored_version(conn, namespace, component)
+    if found == component.version:
+        return
+    check_version(found, component, auto_migrate=auto_migrate, where=where)
+    with write_transaction(conn):
+        found = stored_version(conn, namespace, component)
+        if found != component.version:
+            check_version(found, component, auto_migrate=auto_migrate, where=where)
+            _migrate(conn, namespace, component, found)
+
+
+def stored_version(conn: sqlite3.Connection, namespace: str, component: SchemaComponent) -> int:
+    """The version of ``component`` recorded for ``namespace`` (0: none). Creates nothing."""
     # fetchall, not fetchone: a statement left mid-result keeps a read lock open.
     has_meta = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (META_TABLE,)
@@ -106,30 +159,29 @@ def recorded_version(conn: sqlite3.Connection, namespace: str) -> int:
         return 0
     rows = conn.execute(
         f"SELECT schema_version FROM {META_TABLE} WHERE namespace = ? AND service = ?",
-        (namespace, SERVICE),
+        (namespace, component.name),
     ).fetchall()
     return int(rows[0][0]) if rows else 0
 
 
-def check_version(found: int, *, auto_migrate: bool, where: str) -> None:
+def check_version(
+    found: int, component: SchemaComponent, *, auto_migrate: bool, where: str
+) -> None:
     """Refuse a newer schema, or an older one when migrations are off."""
-    if found > SCHEMA_VERSION or (found < SCHEMA_VERSION and not auto_migrate):
-        raise SchemaVersionError("sqlite", found=found, supported=SCHEMA_VERSION, where=where)
+    supported = component.version
+    if found > supported or (found < supported and not auto_migrate):
+        raise SchemaVersionError("sqlite", found=found, supported=supported, where=where)
 
 
-def migrate(conn: sqlite3.Connection, namespace: str, found: int, now: int) -> None:
-    """Bring ``namespace`` from version ``found`` to :data:`SCHEMA_VERSION` and record it.
-
-    The caller holds the write lock (``BEGIN IMMEDIATE``) and has re-read ``found``
-    under it, so a migration another process finished first is not repeated.
-    """
-    tables = SessionTables.for_namespace(namespace)
+def _migrate(
+    conn: sqlite3.Connection, namespace: str, component: SchemaComponent, found: int
+) -> None:
     conn.execute(_META_DDL)
-    for version in range(found + 1, SCHEMA_VERSION + 1):
-        for statement in _MIGRATIONS[version](tables):
+    for version in range(found + 1, component.version + 1):
+        for statement in component.migrations[version](namespace):
             conn.execute(statement)
     conn.execute(
         f"""INSERT OR REPLACE INTO {META_TABLE} (namespace, service, schema_version, migrated_ms)
             VALUES (?, ?, ?, ?)""",
-        (namespace, SERVICE, SCHEMA_VERSION, now),
+        (namespace, component.name, component.version, now_ms()),
     )

@@ -19,7 +19,7 @@ from kode_core import (
     now_ms,
 )
 
-from ._schema import SCHEMA_VERSION, SessionTables
+from ._schema import SESSIONS, SessionTables
 
 if TYPE_CHECKING:
     from ._backend import SqliteBackend
@@ -111,7 +111,7 @@ class SqliteSessionStore(SessionStore):
 
     @property
     def supported_schema_version(self) -> int:
-        return SCHEMA_VERSION
+        return SESSIONS.version
 
     async def _migrate(self) -> None:
         await self._backend.migrate(self.namespace)

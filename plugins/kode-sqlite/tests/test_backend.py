@@ -26,7 +26,7 @@ from kode_core import (
     SessionStore,
 )
 from kode_core.testing import StoreFactory, unique_namespace
-from kode_sqlite._schema import SCHEMA_VERSION
+from kode_sqlite._schema import SESSIONS
 
 pytestmark = pytest.mark.anyio
 
@@ -251,7 +251,7 @@ async def test_the_schema_version_is_recorded_in_the_file(tmp_path: Path) -> Non
         await store.count_entries(KEY)
     with raw(path) as conn:
         rows = conn.execute("SELECT namespace, service, schema_version FROM kode_meta").fetchall()
-    assert rows == [("tenant_a", "sessions", SCHEMA_VERSION)]
+    assert rows == [("tenant_a", "sessions", SESSIONS.version)]
     assert {"tenant_a__session_keys", "tenant_a__session_entries"} <= tables_of(path)
 
 
@@ -260,14 +260,14 @@ async def test_a_newer_recorded_schema_is_refused(tmp_path: Path) -> None:
     async with factory(path).open() as stores:
         await build(stores, "tenant_a").count_entries(KEY)
     with raw(path) as conn:
-        conn.execute("UPDATE kode_meta SET schema_version = ?", (SCHEMA_VERSION + 1,))
+        conn.execute("UPDATE kode_meta SET schema_version = ?", (SESSIONS.version + 1,))
     async with factory(path).open() as stores:
         store = build(stores, "tenant_a")
         for _ in range(2):  # refused every time, not only on first use
             with pytest.raises(SchemaVersionError) as caught:
                 await store.load(KEY)
-            assert caught.value.found == SCHEMA_VERSION + 1
-            assert caught.value.supported == SCHEMA_VERSION
+            assert caught.value.found == SESSIONS.version + 1
+            assert caught.value.supported == SESSIONS.version
             assert "upgrade" in str(caught.value)
 
 
