@@ -34,20 +34,13 @@ point order, whatever the database's locale.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from psycopg import AsyncConnection, sql
-
-from kode_core import SchemaVersionError
-
-from ._schema import schema_name, schema_sql
+from ._schema import SchemaComponent
 
 if TYPE_CHECKING:
     from typing_extensions import LiteralString
 
-#: The schema version of the ``agents`` component this code reads and writes.
-AGENT_SCHEMA_VERSION = 1
-AGENT_COMPONENT = "agents"
 
 #: The tables that hold agent data (what ``delete`` clears and ``storage_bytes`` sums).
 DATA_TABLES = (
@@ -128,68 +121,6 @@ _V1: tuple[LiteralString, ...] = (
     )""",
 )
 
-#: ``AGENT_MIGRATIONS[v]`` takes the agent tables from version ``v - 1`` to ``v``.
-AGENT_MIGRATIONS: dict[int, tuple[LiteralString, ...]] = {1: _V1}
-
-
-async def ensure_agent_schema(
-    conn: AsyncConnection[Any], namespace: str, *, auto_migrate: bool, where: str
-) -> None:
-    """Check the namespace's agent-table version; create or migrate them if allowed.
-
-    The fast path only reads. Migration runs in one transaction under the same
-    transaction-scoped advisory lock as the session tables' migration (both may
-    create the schema and ``kode_meta``), so concurrent first users migrate once.
-    Raises :class:`~kode_core.SchemaVersionError` when the stored version is
-    newer than :data:`AGENT_SCHEMA_VERSION`, or older and ``auto_migrate`` is off.
-    """
-    found = await agent_stored_version(conn, namespace)
-    if found == AGENT_SCHEMA_VERSION:
-        return
-    if found > AGENT_SCHEMA_VERSION or not auto_migrate:
-        raise SchemaVersionError("pg", found, AGENT_SCHEMA_VERSION, where)
-    async with conn.transaction():
-        lock_name = f"kode_pg:migrate:{schema_name(namespace)}"
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock_name,))
-        found = await agent_stored_version(conn, namespace)
-        if found > AGENT_SCHEMA_VERSION:
-            raise SchemaVersionError("pg", found, AGENT_SCHEMA_VERSION, where)
-        await _migrate(conn, namespace, found)
-
-
-async def _migrate(conn: AsyncConnection[Any], namespace: str, found: int) -> None:
-    schema = schema_sql(namespace)
-    await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
-    await conn.execute(
-        sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {}.kode_meta"
-            " (component text PRIMARY KEY, version integer NOT NULL)"
-        ).format(schema)
-    )
-    for version in range(found + 1, AGENT_SCHEMA_VERSION + 1):
-        for statement in AGENT_MIGRATIONS[version]:
-            await conn.execute(sql.SQL(statement).format(schema=schema))
-    await conn.execute(
-        sql.SQL(
-            "INSERT INTO {}.kode_meta (component, version) VALUES (%s, %s)"
-            " ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version"
-        ).format(schema),
-        (AGENT_COMPONENT, AGENT_SCHEMA_VERSION),
-    )
-
-
-async def agent_stored_version(conn: AsyncConnection[Any], namespace: str) -> int:
-    """The recorded version of the agents component, 0 when nothing is recorded."""
-    meta = f'"{schema_name(namespace)}".kode_meta'
-    cur = await conn.execute("SELECT to_regclass(%s) IS NOT NULL", (meta,))
-    exists = await cur.fetchone()
-    if not exists or not exists[0]:
-        return 0
-    cur = await conn.execute(
-        sql.SQL("SELECT version FROM {}.kode_meta WHERE component = %s").format(
-            schema_sql(namespace)
-        ),
-        (AGENT_COMPONENT,),
-    )
-    row = await cur.fetchone()
-    return int(row[0]) if row else 0
+#: The agent tables, migrated by :func:`~kode_pg._schema.ensure_schema` under the
+#: namespace's one migration lock.
+AGENTS = SchemaComponent("agents", 1, {1: _V1})

@@ -25,7 +25,7 @@ from kode_core import (
     plan_replace,
 )
 
-from ._agent_schema import DATA_TABLES
+from ._agent_schema import AGENTS, DATA_TABLES
 from ._agent_sql import (
     agent_statements,
     key_digest,
@@ -60,10 +60,10 @@ class PgAgentStore(ExtendedAgentStore):
         return f"<PgAgentStore namespace={self.namespace!r} at {self._backend.address}>"
 
     def _connection(self) -> AbstractAsyncContextManager[Connection]:
-        return self._backend.agent_connection(self.namespace)
+        return self._backend.connection(self.namespace, AGENTS)
 
     async def _migrate(self) -> None:
-        await self._backend.migrate_agents(self.namespace)
+        await self._backend.migrate(self.namespace, AGENTS)
 
     # -- messages and tool calls: atomic replace of what changed -----------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,10 +25,10 @@ from kode_core import (
     map_exceptions,
 )
 
-from ._agent_schema import ensure_agent_schema
+from ._agent_schema import AGENTS
 from ._agent_store import PgAgentStore
 from ._options import PgOptions
-from ._schema import ensure_schema, schema_name, stored_version
+from ._schema import SESSIONS, SchemaComponent, ensure_schema, schema_name, stored_version
 from ._session_store import PgSessionStore
 
 Connection = AsyncConnection[TupleRow]
@@ -59,8 +58,7 @@ class PgBackend(Backend):
         self._closed = False
         self._in_use = 0
         self._pool_opened: OncePerKey[str] = OncePerKey()
-        self._schemas_ready: OncePerKey[str] = OncePerKey()
-        self._agent_schemas_ready: OncePerKey[str] = OncePerKey()
+        self._schemas_ready: OncePerKey[tuple[str, str]] = OncePerKey()
         self._errors = {
             PoolTimeout: self._unavailable,
             psycopg.Error: self._driver_error,
@@ -96,45 +94,25 @@ class PgBackend(Backend):
                 await pool.close()
 
     @asynccontextmanager
-    async def connection(self, namespace: str) -> AsyncIterator[Connection]:
-        """A pooled connection (autocommit) once ``namespace``'s schema is ready.
+    async def connection(
+        self, namespace: str, component: SchemaComponent = SESSIONS
+    ) -> AsyncIterator[Connection]:
+        """A pooled connection (autocommit) once ``namespace``'s ``component`` tables are ready.
 
         Driver errors raised while it is held are translated into kode errors.
         """
         with map_exceptions(self._errors):
             pool = await self._ready_pool()
-            await self._schemas_ready.run(
-                namespace, functools.partial(self._ensure_schema, pool, namespace)
-            )
+            await self._ready_schema(pool, namespace, component, self._options.auto_migrate)
             async with self._checkout(pool) as conn:
                 yield conn
 
-    async def migrate(self, namespace: str) -> None:
-        """Create or upgrade ``namespace``'s schema now, even with ``auto_migrate`` off."""
+    async def migrate(self, namespace: str, component: SchemaComponent = SESSIONS) -> None:
+        """Create or upgrade ``namespace``'s ``component`` tables now, even with
+        ``auto_migrate`` off."""
         with map_exceptions(self._errors):
             pool = await self._ready_pool()
-            await self._schemas_ready.run(
-                namespace, functools.partial(self._ensure_schema, pool, namespace, True)
-            )
-
-    @asynccontextmanager
-    async def agent_connection(self, namespace: str) -> AsyncIterator[Connection]:
-        """As :meth:`connection`, once ``namespace``'s agent tables are ready."""
-        with map_exceptions(self._errors):
-            pool = await self._ready_pool()
-            await self._agent_schemas_ready.run(
-                namespace, functools.partial(self._ensure_agent_schema, pool, namespace)
-            )
-            async with self._checkout(pool) as conn:
-                yield conn
-
-    async def migrate_agents(self, namespace: str) -> None:
-        """Create or upgrade ``namespace``'s agent tables now, even with ``auto_migrate`` off."""
-        with map_exceptions(self._errors):
-            pool = await self._ready_pool()
-            await self._agent_schemas_ready.run(
-                namespace, functools.partial(self._ensure_agent_schema, pool, namespace, True)
-            )
+            await self._ready_schema(pool, namespace, component, True)
 
     async def ping(self) -> None:
         """One round trip to the server (no schema needed)."""
@@ -146,7 +124,7 @@ class PgBackend(Backend):
         """The schema version recorded for ``namespace`` (0: none). Creates nothing."""
         with map_exceptions(self._errors):
             async with self._checkout(await self._ready_pool()) as conn:
-                return await stored_version(conn, namespace)
+                return await stored_version(conn, namespace, SESSIONS)
 
     # -- lazily opened pool and schemas ---------------------------------------------
 
@@ -227,27 +205,20 @@ class PgBackend(Backend):
             sql.SQL("SET statement_timeout = {}").format(sql.Literal(max(timeout_ms, 1)))
         )
 
-    async def _ensure_schema(
-        self, pool: Pool, namespace: str, auto_migrate: bool | None = None
+    async def _ready_schema(
+        self, pool: Pool, namespace: str, component: SchemaComponent, auto_migrate: bool
     ) -> None:
-        async with self._checkout(pool) as conn:
-            await ensure_schema(
-                conn,
-                namespace,
-                auto_migrate=self._options.auto_migrate if auto_migrate is None else auto_migrate,
-                where=f'schema "{schema_name(namespace)}" at {self._address}',
-            )
+        where = f'schema "{schema_name(namespace)}" at {self._address}'
+        if component is AGENTS:
+            where = f"agent tables of {where}"
 
-    async def _ensure_agent_schema(
-        self, pool: Pool, namespace: str, auto_migrate: bool | None = None
-    ) -> None:
-        async with self._checkout(pool) as conn:
-            await ensure_agent_schema(
-                conn,
-                namespace,
-                auto_migrate=self._options.auto_migrate if auto_migrate is None else auto_migrate,
-                where=f'agent tables of schema "{schema_name(namespace)}" at {self._address}',
-            )
+        async def ensure() -> None:
+            async with self._checkout(pool) as conn:
+                await ensure_schema(
+                    conn, namespace, component, auto_migrate=auto_migrate, where=where
+                )
+
+        await self._schemas_ready.run((component.name, namespace), ensure)
 
     # -- error translation ----------------------------------------------------------
 

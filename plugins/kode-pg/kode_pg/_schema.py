@@ -3,7 +3,8 @@
 Each namespace is one PostgreSQL schema, ``kode_<namespace>``, holding:
 
 ``kode_meta``
-    ``(component, version)``: the schema version each service family applied.
+    ``(component, version)``: the schema version each service family applied
+    (:data:`SESSIONS` here, ``AGENTS`` in ``_agent_schema``).
 ``session_keys``
     One row per transcript (project, session, subpath; ``''`` is the main
     transcript) with its sequence head ``last_position``, ``entry_count``,
@@ -19,8 +20,10 @@ are ordered by code point, whatever the database's locale.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from psycopg import AsyncConnection, sql
 
 from kode_core import SchemaVersionError
@@ -28,9 +31,19 @@ from kode_core import SchemaVersionError
 if TYPE_CHECKING:
     from typing_extensions import LiteralString
 
-#: The schema version of the ``sessions`` component this code reads and writes.
-SCHEMA_VERSION = 1
-COMPONENT = "sessions"
+
+@attrs.frozen
+class SchemaComponent:
+    """One service family's tables: its name and version in ``kode_meta``, its migrations.
+
+    ``migrations[v]`` holds the statements (``{schema}`` marks the namespace's schema)
+    that take the tables from version ``v - 1`` to ``v``.
+    """
+
+    name: str
+    version: int
+    migrations: Mapping[int, Sequence[LiteralString]]
+
 
 _V1: tuple[LiteralString, ...] = (
     """CREATE TABLE IF NOT EXISTS {schema}.session_keys (
@@ -57,8 +70,8 @@ _V1: tuple[LiteralString, ...] = (
         ON {schema}.session_entries (key_id, uuid) WHERE uuid IS NOT NULL""",
 )
 
-#: ``MIGRATIONS[v]`` takes a schema from version ``v - 1`` to ``v``.
-MIGRATIONS: dict[int, tuple[LiteralString, ...]] = {1: _V1}
+#: The session tables.
+SESSIONS = SchemaComponent("sessions", 1, {1: _V1})
 
 
 def schema_name(namespace: str) -> str:
@@ -72,31 +85,40 @@ def schema_sql(namespace: str) -> sql.Identifier:
 
 
 async def ensure_schema(
-    conn: AsyncConnection[Any], namespace: str, *, auto_migrate: bool, where: str
+    conn: AsyncConnection[Any],
+    namespace: str,
+    component: SchemaComponent,
+    *,
+    auto_migrate: bool,
+    where: str,
 ) -> None:
-    """Check the namespace's schema version; create or migrate it if allowed.
+    """Check ``component``'s version in the namespace; create or migrate it if allowed.
 
     The fast path only reads. Migration runs in one transaction under a
-    transaction-scoped advisory lock, so concurrent first users (in any
-    process) migrate once and the others see the finished result.
+    transaction-scoped advisory lock, one per namespace whatever the component
+    (each may create the schema and ``kode_meta``), so concurrent first users (in
+    any process) migrate once and the others see the finished result.
     Raises :class:`~kode_core.SchemaVersionError` when the stored version is
-    newer than :data:`SCHEMA_VERSION`, or older and ``auto_migrate`` is off.
+    newer than ``component.version``, or older and ``auto_migrate`` is off.
     """
-    found = await stored_version(conn, namespace)
-    if found == SCHEMA_VERSION:
+    supported = component.version
+    found = await stored_version(conn, namespace, component)
+    if found == supported:
         return
-    if found > SCHEMA_VERSION or not auto_migrate:
-        raise SchemaVersionError("pg", found, SCHEMA_VERSION, where)
+    if found > supported or not auto_migrate:
+        raise SchemaVersionError("pg", found, supported, where)
     async with conn.transaction():
         lock_name = f"kode_pg:migrate:{schema_name(namespace)}"
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock_name,))
-        found = await stored_version(conn, namespace)
-        if found > SCHEMA_VERSION:
-            raise SchemaVersionError("pg", found, SCHEMA_VERSION, where)
-        await _migrate(conn, namespace, found)
+        found = await stored_version(conn, namespace, component)
+        if found > supported:
+            raise SchemaVersionError("pg", found, supported, where)
+        await _migrate(conn, namespace, component, found)
 
 
-async def _migrate(conn: AsyncConnection[Any], namespace: str, found: int) -> None:
+async def _migrate(
+    conn: AsyncConnection[Any], namespace: str, component: SchemaComponent, found: int
+) -> None:
     schema = schema_sql(namespace)
     await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
     await conn.execute(
@@ -105,20 +127,22 @@ async def _migrate(conn: AsyncConnection[Any], namespace: str, found: int) -> No
             " (component text PRIMARY KEY, version integer NOT NULL)"
         ).format(schema)
     )
-    for version in range(found + 1, SCHEMA_VERSION + 1):
-        for statement in MIGRATIONS[version]:
+    for version in range(found + 1, component.version + 1):
+        for statement in component.migrations[version]:
             await conn.execute(sql.SQL(statement).format(schema=schema))
     await conn.execute(
         sql.SQL(
             "INSERT INTO {}.kode_meta (component, version) VALUES (%s, %s)"
             " ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version"
         ).format(schema),
-        (COMPONENT, SCHEMA_VERSION),
+        (component.name, component.version),
     )
 
 
-async def stored_version(conn: AsyncConnection[Any], namespace: str) -> int:
-    """The recorded version of the sessions component, 0 when nothing is recorded."""
+async def stored_version(
+    conn: AsyncConnection[Any], namespace: str, component: SchemaComponent
+) -> int:
+    """The recorded version of ``component``, 0 when nothing is recorded."""
     meta = f'"{schema_name(namespace)}".kode_meta'
     cur = await conn.execute("SELECT to_regclass(%s) IS NOT NULL", (meta,))
     exists = await cur.fetchone()
@@ -128,7 +152,7 @@ async def stored_version(conn: AsyncConnection[Any], namespace: str) -> int:
         sql.SQL("SELECT version FROM {}.kode_meta WHERE component = %s").format(
             schema_sql(namespace)
         ),
-        (COMPONENT,),
+        (component.name,),
     )
     row = await cur.fetchone()
     return int(row[0]) if row else 0

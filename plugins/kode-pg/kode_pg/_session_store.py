@@ -21,7 +21,7 @@ from kode_core import (
     now_ms,
 )
 
-from ._schema import SCHEMA_VERSION, schema_sql
+from ._schema import SESSIONS, schema_sql
 
 if TYPE_CHECKING:
     from typing_extensions import LiteralString
@@ -153,7 +153,7 @@ class PgSessionStore(SessionStore):
 
     @property
     def supported_schema_version(self) -> int:
-        return SCHEMA_VERSION
+        return SESSIONS.version
 
     async def _migrate(self) -> None:
         await self._backend.migrate(self.namespace)

@@ -27,7 +27,7 @@ from kode_core import (
 )
 from kode_core.testing import StoreFactory, unique_namespace
 from kode_pg import PgBackend
-from kode_pg._agent_schema import AGENT_SCHEMA_VERSION, DATA_TABLES
+from kode_pg._agent_schema import AGENTS, DATA_TABLES
 from kode_pg._agent_sql import prefix_bound
 from kode_pg._schema import schema_name
 
@@ -117,7 +117,7 @@ async def rows_written(target: OneConnection, raw: psycopg.AsyncConnection[Any])
     """Rows inserted, updated and deleted in the store's agent tables, by the server's stats."""
     # The pool has one connection: the one that did the writes. Its pending table
     # statistics are flushed to the server's counters when it goes idle after this.
-    async with target.backend.agent_connection(target.store.namespace) as conn:
+    async with target.backend.connection(target.store.namespace, AGENTS) as conn:
         await conn.execute("SELECT pg_stat_force_next_flush()")
     await raw.execute("SELECT pg_stat_clear_snapshot()")
     [(total,)] = await fetch(
@@ -458,7 +458,7 @@ async def test_auto_migrate_off_refuses_until_migrate_creates_the_agent_tables(
             sql.Identifier(schema_name(namespace))
         ),
     )
-    assert ("agents", AGENT_SCHEMA_VERSION) in rows
+    assert ("agents", AGENTS.version) in rows
     assert [component for component, _ in rows] == ["agents", "sessions"]
 
 
@@ -472,7 +472,7 @@ async def test_a_newer_agent_schema_version_is_refused(
         sql.SQL("UPDATE {}.kode_meta SET version = %s WHERE component = 'agents'").format(
             sql.Identifier(schema_name(namespace))
         ),
-        (AGENT_SCHEMA_VERSION + 1,),
+        (AGENTS.version + 1,),
     )
     async with factory(pg_url).open_agents() as stores:
         store = stores.build({"kind": "pg", "options": {"namespace": namespace}})

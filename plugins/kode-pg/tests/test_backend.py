@@ -24,7 +24,7 @@ from kode_core import (
 from kode_core.testing import StoreFactory, unique_namespace
 from kode_core.testing._servers import TestServer, postgres_server
 from kode_pg import PgOptions
-from kode_pg._schema import SCHEMA_VERSION, schema_name
+from kode_pg._schema import SESSIONS, schema_name
 
 pytestmark = pytest.mark.anyio
 
@@ -216,7 +216,7 @@ async def test_the_schema_version_is_recorded_per_namespace(
             psycopg.sql.Identifier(schema_name(namespace))
         ),
     )
-    assert rows == [("sessions", SCHEMA_VERSION)]
+    assert rows == [("sessions", SESSIONS.version)]
 
 
 async def test_a_newer_recorded_schema_version_is_refused(
@@ -230,12 +230,12 @@ async def test_a_newer_recorded_schema_version_is_refused(
         psycopg.sql.SQL("UPDATE {}.kode_meta SET version = %s").format(
             psycopg.sql.Identifier(schema_name(namespace))
         ),
-        (SCHEMA_VERSION + 1,),
+        (SESSIONS.version + 1,),
     )
     async with factory(pg_url).open() as stores:
         with pytest.raises(SchemaVersionError) as caught:
             await stores.build(descriptor).load(KEY)
-    assert (caught.value.found, caught.value.supported) == (SCHEMA_VERSION + 1, SCHEMA_VERSION)
+    assert (caught.value.found, caught.value.supported) == (SESSIONS.version + 1, SESSIONS.version)
     assert "upgrade" in str(caught.value)
 
 
