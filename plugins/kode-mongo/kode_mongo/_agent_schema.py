@@ -3,7 +3,8 @@
 The agent store's collections sit beside the session store's, named
 ``<namespace>.<name>`` in the configured database; their schema version is the
 ``{_id: "agents"}`` document of ``<namespace>.kode_meta`` (the session store's is
-``{_id: "sessions"}``), so each family migrates on its own.
+``{_id: "sessions"}``), so each family migrates on its own, through the same
+:func:`~kode_mongo._schema.ensure_schema`.
 
 ``agents``
     ``{_id: agent id, rev}``: one per stored agent. Every write transaction of an
@@ -29,57 +30,54 @@ The agent store's collections sit beside the session store's, named
 from __future__ import annotations
 
 import attrs
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
-from kode_core import Doc, InfoRow, MessageRow, SchemaVersionError, ToolCallRow
+from kode_core import Doc, InfoRow, MessageRow, ToolCallRow
 
-from ._schema import Collection, Document
-
-#: The schema version of the ``agents`` component this code reads and writes.
-AGENT_SCHEMA_VERSION = 1
-AGENT_COMPONENT = "agents"
+from ._schema import Collection, Document, SchemaComponent
 
 
 def _index(*fields: str, name: str, unique: bool = False) -> IndexModel:
     return IndexModel([(field, ASCENDING) for field in fields], name=name, unique=unique)
 
 
-#: ``AGENT_MIGRATIONS[v]`` takes a namespace's agent collections from ``v - 1`` to
-#: ``v``: ``{collection suffix: indexes}`` (creating an existing index is a no-op).
-AGENT_MIGRATIONS: dict[int, dict[str, list[IndexModel]]] = {
-    1: {
-        "agent_info": [
-            _index("t", "c", name="template_created"),
-            _index("c", name="created"),
-        ],
-        "agent_messages": [
-            _index("a", "p", name="agent_position", unique=True),
-            _index("c", "a", "p", name="created_agent_position"),
-        ],
-        "agent_tool_calls": [
-            _index("a", "i", name="agent_id", unique=True),
-            _index("a", "p", name="agent_position"),
-            _index("c", "a", "i", name="created_agent_id"),
-        ],
-        "agent_docs": [
-            _index("a", "f", "k", name="agent_family_key", unique=True),
-            _index("a", "f", "s", "k", name="agent_family_sort"),
-        ],
-        "agent_events": [
-            _index("a", "q", name="agent_seq", unique=True),
-            _index("a", "ch", "q", name="agent_channel_seq"),
-        ],
-    }
-}
+#: The agent-store collections.
+AGENTS = SchemaComponent(
+    "agents",
+    1,
+    {
+        1: {
+            "agent_info": [
+                _index("t", "c", name="template_created"),
+                _index("c", name="created"),
+            ],
+            "agent_messages": [
+                _index("a", "p", name="agent_position", unique=True),
+                _index("c", "a", "p", name="created_agent_position"),
+            ],
+            "agent_tool_calls": [
+                _index("a", "i", name="agent_id", unique=True),
+                _index("a", "p", name="agent_position"),
+                _index("c", "a", "i", name="created_agent_id"),
+            ],
+            "agent_docs": [
+                _index("a", "f", "k", name="agent_family_key", unique=True),
+                _index("a", "f", "s", "k", name="agent_family_sort"),
+            ],
+            "agent_events": [
+                _index("a", "q", name="agent_seq", unique=True),
+                _index("a", "ch", "q", name="agent_channel_seq"),
+            ],
+        }
+    },
+)
 
 
 @attrs.frozen
 class AgentCollections:
     """The agent-store collections of one namespace."""
 
-    meta: Collection
     agents: Collection
     info: Collection
     messages: Collection
@@ -94,7 +92,6 @@ class AgentCollections:
             return database[f"{namespace}.{suffix}"]
 
         return cls(
-            named("kode_meta"),
             named("agents"),
             named("agent_info"),
             named("agent_messages"),
@@ -108,49 +105,6 @@ class AgentCollections:
     def agent_data(self) -> tuple[Collection, ...]:
         """Every collection holding agent records (the lock leases are not agent data)."""
         return (self.agents, self.info, self.messages, self.tool_calls, self.docs, self.events)
-
-
-async def ensure_agent_schema(
-    database: AsyncDatabase[Document], namespace: str, *, auto_migrate: bool, where: str
-) -> None:
-    """Check the namespace's agent schema version; create or migrate it if allowed.
-
-    The same protocol as the session store's :func:`~kode_mongo._schema.ensure_schema`:
-    one read on the fast path; migrating creates the indexes, then raises the
-    recorded version with ``$max``. Raises :class:`~kode_core.SchemaVersionError`
-    for a newer version, or an older one with ``auto_migrate`` off (nothing created).
-    """
-    cols = AgentCollections.of(database, namespace)
-    found = await agent_stored_version(cols.meta)
-    if found == AGENT_SCHEMA_VERSION:
-        return
-    if found > AGENT_SCHEMA_VERSION or not auto_migrate:
-        raise SchemaVersionError("mongo", found, AGENT_SCHEMA_VERSION, where)
-    for version in range(found + 1, AGENT_SCHEMA_VERSION + 1):
-        for suffix, indexes in AGENT_MIGRATIONS[version].items():
-            await database[f"{namespace}.{suffix}"].create_indexes(indexes)
-    recorded = await _record_version(cols.meta)
-    if recorded > AGENT_SCHEMA_VERSION:
-        raise SchemaVersionError("mongo", recorded, AGENT_SCHEMA_VERSION, where)
-
-
-async def agent_stored_version(meta: Collection) -> int:
-    doc = await meta.find_one({"_id": AGENT_COMPONENT}, {"version": 1})
-    return int(doc["version"]) if doc else 0
-
-
-async def _record_version(meta: Collection) -> int:
-    update = {"$max": {"version": AGENT_SCHEMA_VERSION}}
-    try:
-        doc = await meta.find_one_and_update(
-            {"_id": AGENT_COMPONENT}, update, upsert=True, return_document=ReturnDocument.AFTER
-        )
-    except DuplicateKeyError:
-        # Two first upserts raced on the _id; the loser's document now exists.
-        doc = await meta.find_one_and_update(
-            {"_id": AGENT_COMPONENT}, update, return_document=ReturnDocument.AFTER
-        )
-    return int(doc["version"]) if doc else 0
 
 
 # -- the stored shape of each row (fields are set with $set or inserted whole) --

@@ -38,6 +38,7 @@ from ._agent_queries import (
     tool_call_filter,
 )
 from ._agent_schema import (
+    AGENTS,
     AgentCollections,
     doc_document,
     info_document,
@@ -84,7 +85,7 @@ class MongoAgentStore(ExtendedAgentStore):
         return self._backend.agent_collections(self._database, self.namespace)
 
     async def _migrate(self) -> None:
-        await self._backend.migrate_agents(self._database, self.namespace)
+        await self._backend.migrate(self._database, self.namespace, AGENTS)
 
     async def _write(self, agent_id: str, work: Work[_T]) -> _T:
         """Run ``work`` in a transaction that first marks the agent as written."""

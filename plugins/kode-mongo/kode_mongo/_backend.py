@@ -40,10 +40,18 @@ from kode_core import (
     map_exceptions,
 )
 
-from ._agent_schema import AgentCollections, ensure_agent_schema
+from ._agent_schema import AGENTS, AgentCollections
 from ._agent_store import MongoAgentStore
 from ._options import MongoOptions
-from ._schema import Collections, Document, ensure_schema, stored_version
+from ._schema import (
+    SESSIONS,
+    Collections,
+    Document,
+    SchemaComponent,
+    ensure_schema,
+    meta_collection,
+    stored_version,
+)
 from ._session_store import MongoSessionStore
 
 _T = TypeVar("_T")
@@ -73,8 +81,7 @@ class MongoBackend(Backend):
         self._address = mongo_address(options.url)
         self._client: AsyncMongoClient[Document] | None = None
         self._closed = False
-        self._schemas_ready: OncePerKey[tuple[str, str]] = OncePerKey()
-        self._agent_schemas_ready: OncePerKey[tuple[str, str]] = OncePerKey()
+        self._schemas_ready: OncePerKey[tuple[str, str, str]] = OncePerKey()
         self._errors: dict[type[BaseException], Callable[[BaseException], KodeError]] = {
             ConnectionFailure: self._unavailable,
             # Raised while encoding (e.g. a key with a lone surrogate, which is not
@@ -128,13 +135,16 @@ class MongoBackend(Backend):
         Driver errors raised while they are in use are translated into kode errors.
         """
         with map_exceptions(self._errors):
-            db = await self._ready_database(database, namespace, self._options.auto_migrate)
+            db = await self._ready_database(database, namespace, SESSIONS)
             yield Collections.of(db, namespace)
 
-    async def migrate(self, database: str, namespace: str) -> None:
-        """Create or upgrade the namespace's indexes now, even with ``auto_migrate`` off."""
+    async def migrate(
+        self, database: str, namespace: str, component: SchemaComponent = SESSIONS
+    ) -> None:
+        """Create or upgrade the namespace's ``component`` indexes now, even with
+        ``auto_migrate`` off."""
         with map_exceptions(self._errors):
-            await self._ready_database(database, namespace, True)
+            await self._ready_database(database, namespace, component, auto_migrate=True)
 
     @asynccontextmanager
     async def agent_collections(
@@ -145,13 +155,8 @@ class MongoBackend(Backend):
         Driver errors raised while they are in use are translated into kode errors.
         """
         with map_exceptions(self._errors):
-            db = await self._ready_agent_database(database, namespace, self._options.auto_migrate)
+            db = await self._ready_database(database, namespace, AGENTS)
             yield AgentCollections.of(db, namespace)
-
-    async def migrate_agents(self, database: str, namespace: str) -> None:
-        """Create or upgrade the namespace's agent-store indexes now, whatever ``auto_migrate``."""
-        with map_exceptions(self._errors):
-            await self._ready_agent_database(database, namespace, True)
 
     async def ping(self) -> None:
         """One round trip to the deployment (the ``ping`` command)."""
@@ -161,8 +166,8 @@ class MongoBackend(Backend):
     async def recorded_version(self, database: str, namespace: str) -> int:
         """The schema version recorded for the namespace (0: none). Creates nothing."""
         with map_exceptions(self._errors):
-            meta = Collections.of(self._ready_client()[database], namespace).meta
-            return await stored_version(meta)
+            meta = meta_collection(self._ready_client()[database], namespace)
+            return await stored_version(meta, SESSIONS)
 
     async def transaction(self, callback: Callable[[AsyncClientSession], Awaitable[_T]]) -> _T:
         """Run ``callback`` in a transaction, again after write conflicts, then commit.
@@ -208,33 +213,24 @@ class MongoBackend(Backend):
     # -- the lazily created client -------------------------------------------------
 
     async def _ready_database(
-        self, database: str, namespace: str, auto_migrate: bool
+        self,
+        database: str,
+        namespace: str,
+        component: SchemaComponent,
+        *,
+        auto_migrate: bool | None = None,
     ) -> AsyncDatabase[Document]:
         db = self._ready_client()[database]
+        label = "" if component is SESSIONS else f" ({component.name})"
         await self._schemas_ready.run(
-            (database, namespace),
+            (component.name, database, namespace),
             functools.partial(
                 ensure_schema,
                 db,
                 namespace,
-                auto_migrate=auto_migrate,
-                where=f"{database}.{namespace}.kode_meta at {self._address}",
-            ),
-        )
-        return db
-
-    async def _ready_agent_database(
-        self, database: str, namespace: str, auto_migrate: bool
-    ) -> AsyncDatabase[Document]:
-        db = self._ready_client()[database]
-        await self._agent_schemas_ready.run(
-            (database, namespace),
-            functools.partial(
-                ensure_agent_schema,
-                db,
-                namespace,
-                auto_migrate=auto_migrate,
-                where=f"{database}.{namespace}.kode_meta (agents) at {self._address}",
+                component,
+                auto_migrate=self._options.auto_migrate if auto_migrate is None else auto_migrate,
+                where=f"{database}.{namespace}.kode_meta{label} at {self._address}",
             ),
         )
         return db

@@ -4,7 +4,8 @@ Each namespace is a set of collections named ``<namespace>.<name>`` in the
 configured database:
 
 ``<namespace>.kode_meta``
-    ``{_id: component, version}``: the schema version each service family applied.
+    ``{_id: component, version}``: the schema version each service family applied
+    (:data:`SESSIONS` here, ``AGENTS`` in ``_agent_schema``).
 ``<namespace>.session_keys``
     One document per transcript, ``_id`` = :func:`key_id` of (project, session,
     subpath; ``""`` is the main transcript), with the sequence head
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -33,37 +35,55 @@ from pymongo.errors import DuplicateKeyError
 
 from kode_core import SchemaVersionError, SessionKey
 
-#: The schema version of the ``sessions`` component this code reads and writes.
-SCHEMA_VERSION = 1
-COMPONENT = "sessions"
-
 Document = dict[str, Any]
 Collection = AsyncCollection[Document]
 
-#: ``MIGRATIONS[v]`` takes a namespace from version ``v - 1`` to ``v``:
-#: ``{collection suffix: indexes}``. Creating an index that already exists with
-#: the same specification is a no-op, so concurrent migrators need no lock.
-MIGRATIONS: dict[int, dict[str, list[IndexModel]]] = {
-    1: {
-        "session_keys": [
-            # One document per transcript; serves subkeys and cascading deletes.
-            IndexModel(
-                [("project_key", ASCENDING), ("session_id", ASCENDING), ("subpath", ASCENDING)],
-                name="project_session_subpath",
-                unique=True,
-            ),
-            # Listings: equality on project and subpath ("" = main), then the
-            # session ids in order, so a page is one bounded index walk.
-            IndexModel(
-                [("project_key", ASCENDING), ("subpath", ASCENDING), ("session_id", ASCENDING)],
-                name="project_subpath_session",
-            ),
-        ],
-        "session_entries": [
-            IndexModel([("k", ASCENDING), ("p", ASCENDING)], name="key_position", unique=True)
-        ],
-    }
-}
+
+@attrs.frozen
+class SchemaComponent:
+    """One service family's collections: its ``kode_meta`` document and its migrations.
+
+    ``migrations[v]`` takes a namespace from version ``v - 1`` to ``v``:
+    ``{collection suffix: indexes}``. Creating an index that already exists with
+    the same specification is a no-op, so concurrent migrators need no lock.
+    """
+
+    name: str
+    version: int
+    migrations: Mapping[int, Mapping[str, Sequence[IndexModel]]]
+
+
+#: The session collections.
+SESSIONS = SchemaComponent(
+    "sessions",
+    1,
+    {
+        1: {
+            "session_keys": [
+                # One document per transcript; serves subkeys and cascading deletes.
+                IndexModel(
+                    [("project_key", ASCENDING), ("session_id", ASCENDING), ("subpath", ASCENDING)],
+                    name="project_session_subpath",
+                    unique=True,
+                ),
+                # Listings: equality on project and subpath ("" = main), then the
+                # session ids in order, so a page is one bounded index walk.
+                IndexModel(
+                    [("project_key", ASCENDING), ("subpath", ASCENDING), ("session_id", ASCENDING)],
+                    name="project_subpath_session",
+                ),
+            ],
+            "session_entries": [
+                IndexModel([("k", ASCENDING), ("p", ASCENDING)], name="key_position", unique=True)
+            ],
+        }
+    },
+)
+
+
+def meta_collection(database: AsyncDatabase[Document], namespace: str) -> Collection:
+    """The namespace's ``kode_meta``: one version document per component."""
+    return database[f"{namespace}.kode_meta"]
 
 
 @attrs.frozen
@@ -77,7 +97,7 @@ class Collections:
     @classmethod
     def of(cls, database: AsyncDatabase[Document], namespace: str) -> Collections:
         return cls(
-            database[f"{namespace}.kode_meta"],
+            meta_collection(database, namespace),
             database[f"{namespace}.session_keys"],
             database[f"{namespace}.session_entries"],
         )
@@ -104,46 +124,53 @@ def position_entry_id(kid: str, position: int) -> str:
 
 
 async def ensure_schema(
-    database: AsyncDatabase[Document], namespace: str, *, auto_migrate: bool, where: str
+    database: AsyncDatabase[Document],
+    namespace: str,
+    component: SchemaComponent,
+    *,
+    auto_migrate: bool,
+    where: str,
 ) -> None:
-    """Check the namespace's schema version; create or migrate it if allowed.
+    """Check ``component``'s version in the namespace; create or migrate it if allowed.
 
     The fast path is one read. Migration creates the indexes (a no-op when they
     exist) and then raises the recorded version with ``$max``, so concurrent
     first users in any process agree, a version is recorded only once its
     indexes exist, and a newer version written meanwhile is never lowered.
     Raises :class:`~kode_core.SchemaVersionError` when the stored version is
-    newer than :data:`SCHEMA_VERSION`, or older and ``auto_migrate`` is off (then
+    newer than ``component.version``, or older and ``auto_migrate`` is off (then
     nothing is created).
     """
-    collections = Collections.of(database, namespace)
-    found = await stored_version(collections.meta)
-    if found == SCHEMA_VERSION:
+    supported = component.version
+    meta = meta_collection(database, namespace)
+    found = await stored_version(meta, component)
+    if found == supported:
         return
-    if found > SCHEMA_VERSION or not auto_migrate:
-        raise SchemaVersionError("mongo", found, SCHEMA_VERSION, where)
-    for version in range(found + 1, SCHEMA_VERSION + 1):
-        for suffix, indexes in MIGRATIONS[version].items():
+    if found > supported or not auto_migrate:
+        raise SchemaVersionError("mongo", found, supported, where)
+    for version in range(found + 1, supported + 1):
+        for suffix, indexes in component.migrations[version].items():
             await database[f"{namespace}.{suffix}"].create_indexes(indexes)
-    recorded = await _record_version(collections.meta)
-    if recorded > SCHEMA_VERSION:
-        raise SchemaVersionError("mongo", recorded, SCHEMA_VERSION, where)
+    recorded = await _record_version(meta, component)
+    if recorded > supported:
+        raise SchemaVersionError("mongo", recorded, supported, where)
 
 
-async def stored_version(meta: Collection) -> int:
-    doc = await meta.find_one({"_id": COMPONENT}, {"version": 1})
+async def stored_version(meta: Collection, component: SchemaComponent) -> int:
+    """The recorded version of ``component``, 0 when nothing is recorded."""
+    doc = await meta.find_one({"_id": component.name}, {"version": 1})
     return int(doc["version"]) if doc else 0
 
 
-async def _record_version(meta: Collection) -> int:
-    update = {"$max": {"version": SCHEMA_VERSION}}
+async def _record_version(meta: Collection, component: SchemaComponent) -> int:
+    update = {"$max": {"version": component.version}}
     try:
         doc = await meta.find_one_and_update(
-            {"_id": COMPONENT}, update, upsert=True, return_document=ReturnDocument.AFTER
+            {"_id": component.name}, update, upsert=True, return_document=ReturnDocument.AFTER
         )
     except DuplicateKeyError:
         # Two first upserts raced on the _id; the loser's document now exists.
         doc = await meta.find_one_and_update(
-            {"_id": COMPONENT}, update, return_document=ReturnDocument.AFTER
+            {"_id": component.name}, update, return_document=ReturnDocument.AFTER
         )
     return int(doc["version"]) if doc else 0

@@ -22,7 +22,7 @@ from kode_core import (
 
 from ._options import MongoOptions
 from ._schema import (
-    SCHEMA_VERSION,
+    SESSIONS,
     Collections,
     Document,
     key_id,
@@ -73,7 +73,7 @@ class MongoSessionStore(SessionStore):
 
     @property
     def supported_schema_version(self) -> int:
-        return SCHEMA_VERSION
+        return SESSIONS.version
 
     async def _migrate(self) -> None:
         await self._backend.migrate(self._database, self.namespace)

@@ -24,7 +24,7 @@ from kode_core.testing import StoreFactory, unique_namespace
 from kode_core.testing._servers import TestServer
 from kode_mongo import MongoAgentStore, MongoBackend, MongoOptions
 from kode_mongo._agent_queries import _successor, prefix_filter
-from kode_mongo._agent_schema import AGENT_SCHEMA_VERSION
+from kode_mongo._agent_schema import AGENTS
 from kode_mongo._schema import Document
 
 pytestmark = pytest.mark.anyio
@@ -331,13 +331,13 @@ async def test_a_newer_agent_schema_version_is_refused(
 ) -> None:
     namespace = unique_namespace()
     await raw["kode"][f"{namespace}.kode_meta"].insert_one(
-        {"_id": "agents", "version": AGENT_SCHEMA_VERSION + 1}
+        {"_id": "agents", "version": AGENTS.version + 1}
     )
     async with mongo_factory.open_agents() as agents:
         store = agents.build(mongo_factory.descriptor(namespace))
         with pytest.raises(SchemaVersionError) as caught:
             await store.save_messages(AGENT, [message(0)])
-    assert (caught.value.found, caught.value.supported) == (AGENT_SCHEMA_VERSION + 1, 1)
+    assert (caught.value.found, caught.value.supported) == (AGENTS.version + 1, 1)
     assert await raw["kode"][f"{namespace}.agent_messages"].count_documents({}) == 0
 
 

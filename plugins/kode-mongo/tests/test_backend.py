@@ -26,7 +26,7 @@ from kode_core.testing import StoreFactory, unique_namespace
 from kode_core.testing._servers import TestServer
 from kode_mongo import MongoOptions, MongoSessionStore
 from kode_mongo._backend import mongo_address
-from kode_mongo._schema import SCHEMA_VERSION, key_id
+from kode_mongo._schema import SESSIONS, key_id
 
 pytestmark = pytest.mark.anyio
 
@@ -206,19 +206,19 @@ async def test_the_schema_version_is_recorded_in_the_namespace(
         await stores.build(mongo_factory.descriptor(namespace)).count_entries(KEY)
     meta = await raw["kode"][f"{namespace}.kode_meta"].find_one({"_id": "sessions"})
     assert meta is not None
-    assert meta["version"] == SCHEMA_VERSION
+    assert meta["version"] == SESSIONS.version
 
 
 async def test_a_newer_schema_version_is_refused(mongo_factory: StoreFactory, raw: Raw) -> None:
     namespace = unique_namespace()
     await raw["kode"][f"{namespace}.kode_meta"].insert_one(
-        {"_id": "sessions", "version": SCHEMA_VERSION + 1}
+        {"_id": "sessions", "version": SESSIONS.version + 1}
     )
     async with mongo_factory.open() as stores:
         store = stores.build(mongo_factory.descriptor(namespace))
         with pytest.raises(SchemaVersionError, match="upgrade") as caught:
             await store.append(KEY, [{"type": "t"}])
-    assert (caught.value.found, caught.value.supported) == (SCHEMA_VERSION + 1, SCHEMA_VERSION)
+    assert (caught.value.found, caught.value.supported) == (SESSIONS.version + 1, SESSIONS.version)
     assert f"{namespace}.kode_meta" in str(caught.value)
     assert await raw["kode"][f"{namespace}.session_entries"].count_documents({}) == 0
 
@@ -231,7 +231,7 @@ async def test_without_auto_migrate_a_fresh_namespace_is_refused_and_nothing_cre
         store = stores.build(mongo_factory.descriptor(namespace))
         with pytest.raises(SchemaVersionError) as caught:
             await store.append(KEY, [{"type": "t"}])
-    assert (caught.value.found, caught.value.supported) == (0, SCHEMA_VERSION)
+    assert (caught.value.found, caught.value.supported) == (0, SESSIONS.version)
     names = await raw["kode"].list_collection_names()
     assert not [name for name in names if name.startswith(f"{namespace}.")]
 
