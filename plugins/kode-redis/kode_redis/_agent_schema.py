@@ -35,12 +35,10 @@ import attrs
 
 from kode_core import DocFamily, EventChannel
 
-from ._schema import escape
+from ._schema import SchemaComponent, escape
 
-#: The agent-store layout version this code reads and writes.
-AGENT_SCHEMA_VERSION = 1
-#: The field of ``kode:<ns>:meta`` that records :data:`AGENT_SCHEMA_VERSION`.
-AGENT_VERSION_FIELD = "agents_schema_version"
+#: The agent-store keys, checked by :func:`~kode_redis._schema.ensure_schema`.
+AGENTS = SchemaComponent("agents", 1, "agents_schema_version")
 
 FAMILIES = tuple(DocFamily)
 CHANNELS = tuple(channel.value for channel in EventChannel)

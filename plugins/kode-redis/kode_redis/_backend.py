@@ -16,11 +16,11 @@ from redis.commands.core import AsyncScript
 import kode_core
 from kode_core import BackendError, BackendUnavailableError, OncePerKey
 
-from ._agent_schema import AGENT_SCHEMA_VERSION, AGENT_VERSION_FIELD
+from ._agent_schema import AGENTS
 from ._agent_scripts import AgentScripts
 from ._agent_store import RedisAgentStore
 from ._options import RedisOptions, redis_address
-from ._schema import SCHEMA_VERSION, VERSION_FIELD, KeyLayout, ensure_schema
+from ._schema import SESSIONS, KeyLayout, SchemaComponent, ensure_schema, stored_version
 from ._session_store import APPEND_LUA, RedisSessionStore
 
 #: One retry after a short pause: enough to replace a pooled connection the server
@@ -46,8 +46,7 @@ class RedisBackend(kode_core.Backend):
         self._client: Redis | None = None
         self._append: AsyncScript | None = None
         self._closed = False
-        self._schemas: OncePerKey[str] = OncePerKey()
-        self._agent_schemas: OncePerKey[str] = OncePerKey()
+        self._schemas: OncePerKey[tuple[str, str]] = OncePerKey()
         self._agent_scripts: AgentScripts | None = None
 
     def __repr__(self) -> str:
@@ -68,24 +67,10 @@ class RedisBackend(kode_core.Backend):
     ) -> tuple[Redis, AgentScripts]:
         """The shared client and the agent scripts, once ``namespace``'s agent-store
         layout version has been checked (recorded with ``auto_migrate``)."""
-        client = self._ready_client()
+        client = await self._checked_client(namespace, AGENTS, auto_migrate)
         if self._agent_scripts is None:
             self._agent_scripts = AgentScripts.register(client)
-        scripts = self._agent_scripts
-        allowed = self._options.auto_migrate if auto_migrate is None else auto_migrate
-
-        async def ensure() -> None:
-            await ensure_schema(
-                client,
-                KeyLayout(namespace),
-                auto_migrate=allowed,
-                field=AGENT_VERSION_FIELD,
-                version=AGENT_SCHEMA_VERSION,
-            )
-
-        with self.errors():
-            await self._agent_schemas.run(namespace, ensure)
-        return client, scripts
+        return client, self._agent_scripts
 
     async def ping(self) -> None:
         """One round trip to the server (no schema check)."""
@@ -97,16 +82,19 @@ class RedisBackend(kode_core.Backend):
 
         ``auto_migrate`` overrides the option of that name (:meth:`migrate` sets it).
         """
-        client = self._ready_client()
-        layout = KeyLayout(namespace)
+        return await self._checked_client(namespace, SESSIONS, auto_migrate)
 
+    async def _checked_client(
+        self, namespace: str, component: SchemaComponent, auto_migrate: bool | None
+    ) -> Redis:
+        client = self._ready_client()
         allowed = self._options.auto_migrate if auto_migrate is None else auto_migrate
 
         async def ensure() -> None:
-            await ensure_schema(client, layout, auto_migrate=allowed)
+            await ensure_schema(client, KeyLayout(namespace), component, auto_migrate=allowed)
 
         with self.errors():
-            await self._schemas.run(namespace, ensure)
+            await self._schemas.run((component.name, namespace), ensure)
         return client
 
     @property
@@ -116,12 +104,7 @@ class RedisBackend(kode_core.Backend):
     async def recorded_version(self, namespace: str) -> int:
         """The layout version recorded for ``namespace`` (0: none). Writes nothing."""
         with self.errors():
-            found = await self._ready_client().hget(KeyLayout(namespace).meta, VERSION_FIELD)
-        if found is None:
-            return 0
-        text = found.decode() if isinstance(found, bytes) else str(found)
-        # An unreadable value counts as newer than this code: it is not one we wrote.
-        return int(text) if text.isdigit() else SCHEMA_VERSION + 1
+            return await stored_version(self._ready_client(), KeyLayout(namespace), SESSIONS)
 
     async def project_keys(self, namespace: str, after: str | None, limit: int) -> list[str]:
         """Projects with a sessions index, code point order, after ``after``, at most ``limit``.

@@ -1,4 +1,4 @@
-"""The key layout of the ``redis`` backend and its schema version.
+"""The key layout of the ``redis`` backend and its schema versions.
 
 Every key of a namespace starts with ``kode:<namespace>:``. Key parts that come
 from callers (project key, session id, subpath) are escaped so that ``:``,
@@ -12,7 +12,9 @@ its project's indexes) never cross slots. Layout, ``P``/``S``/``B`` being the
 escaped project key, session id and subpath (``B`` is empty for the main
 transcript)::
 
-    kode:<ns>:meta                  HASH   schema_version
+    kode:<ns>:meta                  HASH   one version field per component (service
+                                           family): schema_version (sessions),
+                                           agents_schema_version (agents)
     kode:<ns>:{P}:sessions          ZSET   session id, score 0 (ordered by id, BYLEX)
     kode:<ns>:{P}:mtimes            HASH   session id -> mtime (epoch ms)
     kode:<ns>:{P}:summaries         HASH   session id -> "<mtime>:<summary data JSON>"
@@ -31,10 +33,22 @@ from redis.asyncio import Redis
 
 from kode_core import BackendError, SchemaVersionError, SessionKey
 
-#: The key-layout version this code reads and writes.
-SCHEMA_VERSION = 1
-#: The field of ``kode:<ns>:meta`` that records the layout version.
-VERSION_FIELD = "schema_version"
+
+@attrs.frozen
+class SchemaComponent:
+    """One service family's key layout: its name, the version this code reads and
+    writes, and the field of ``kode:<ns>:meta`` that records it.
+
+    Version 1 is every component's first layout, so there are no migrations yet.
+    """
+
+    name: str
+    version: int
+    field: str
+
+
+#: The session keys.
+SESSIONS = SchemaComponent("sessions", 1, "schema_version")
 
 _ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "{": "%7B", "}": "%7D"})
 _UNESCAPES = {"%25": "%", "%3A": ":", "%7B": "{", "%7D": "}"}
@@ -77,7 +91,7 @@ class KeyLayout:
 
     @property
     def meta(self) -> str:
-        """The namespace's metadata hash, which records :data:`SCHEMA_VERSION`."""
+        """The namespace's metadata hash, which records each component's version."""
         return f"kode:{self.namespace}:meta"
 
     @property
@@ -113,30 +127,40 @@ class KeyLayout:
 
 
 async def ensure_schema(
-    client: Redis,
-    layout: KeyLayout,
-    *,
-    auto_migrate: bool,
-    field: str = VERSION_FIELD,
-    version: int = SCHEMA_VERSION,
+    client: Redis, layout: KeyLayout, component: SchemaComponent, *, auto_migrate: bool
 ) -> None:
-    """Check (and on a fresh namespace, record) the layout version of ``layout.namespace``.
+    """Check (and on a fresh namespace, record) ``component``'s version in ``layout.meta``.
 
     Raises :class:`~kode_core.SchemaVersionError` when the recorded version is not
-    ``version``, or when none is recorded and ``auto_migrate`` is off (then nothing
-    is written). Recording uses ``HSETNX``: the engine lets exactly one of several
-    racing processes write it, and all of them then read the same value. ``field``
-    and ``version`` select the record: each service family keeps its own.
+    ``component.version``, or when none is recorded and ``auto_migrate`` is off (then
+    nothing is written). Recording uses ``HSETNX``: the engine lets exactly one of
+    several racing processes write it, and all of them then read the same value.
     """
+    field, supported = component.field, component.version
+    where = f"{layout.meta} {field}"
     found = await client.hget(layout.meta, field)
     if found is None:
         if not auto_migrate:
-            raise SchemaVersionError("redis", 0, version, where=f"{layout.meta} {field}")
-        await client.hsetnx(layout.meta, field, version)
+            raise SchemaVersionError("redis", 0, supported, where=where)
+        await client.hsetnx(layout.meta, field, supported)
         found = await client.hget(layout.meta, field)
-    text = found.decode() if isinstance(found, bytes) else str(found)
+    text = _text(found)
     if not text.isdigit():
         raise BackendError("redis", f"{layout.meta} holds an unreadable {field} {text!r}")
-    if int(text) != version:
+    if int(text) != supported:
         # Version 1 is the first layout, so there is nothing older to migrate from yet.
-        raise SchemaVersionError("redis", int(text), version, where=f"{layout.meta} {field}")
+        raise SchemaVersionError("redis", int(text), supported, where=where)
+
+
+async def stored_version(client: Redis, layout: KeyLayout, component: SchemaComponent) -> int:
+    """The recorded version of ``component`` (0: none). Writes nothing."""
+    found = await client.hget(layout.meta, component.field)
+    if found is None:
+        return 0
+    text = _text(found)
+    # An unreadable value counts as newer than this code: it is not one we wrote.
+    return int(text) if text.isdigit() else component.version + 1
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

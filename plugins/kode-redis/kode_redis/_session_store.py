@@ -22,7 +22,7 @@ from kode_core import (
     now_ms,
 )
 
-from ._schema import SCHEMA_VERSION, KeyLayout
+from ._schema import SESSIONS, KeyLayout
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -119,7 +119,7 @@ class RedisSessionStore(kode_core.SessionStore):
 
     @property
     def supported_schema_version(self) -> int:
-        return SCHEMA_VERSION
+        return SESSIONS.version
 
     async def _schema_version(self) -> int:
         return await self._backend.recorded_version(self.namespace)

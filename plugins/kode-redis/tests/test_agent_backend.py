@@ -18,7 +18,7 @@ from kode_core.testing._agent_samples import at, conversation, fill, timeline, t
 from kode_core.testing._servers import TestServer
 from kode_redis import RedisAgentStore
 from kode_redis._agent_queries import BATCH
-from kode_redis._agent_schema import AGENT_SCHEMA_VERSION, AGENT_VERSION_FIELD, AgentLayout
+from kode_redis._agent_schema import AGENTS, AgentLayout
 from kode_redis._schema import escape
 
 pytestmark = pytest.mark.anyio
@@ -189,9 +189,7 @@ async def test_an_agents_keys_share_one_hash_tag_and_delete_keeps_only_the_fence
     left = await keys_of(raw, store.namespace)
     assert [key for key in left if f"{{{tag}}}" in key] == [layout.agent(agent_id).fence]
     assert await store.list_agents() == ["x"]
-    assert await raw.hget(f"kode:{store.namespace}:meta", AGENT_VERSION_FIELD) == str(
-        AGENT_SCHEMA_VERSION
-    )
+    assert await raw.hget(f"kode:{store.namespace}:meta", AGENTS.field) == str(AGENTS.version)
 
 
 async def test_events_past_2_to_the_53_keep_seq_order(store: ExtendedAgentStore) -> None:
@@ -225,21 +223,21 @@ async def test_a_newer_agent_layout_is_refused_and_sessions_keep_their_own_versi
 ) -> None:
     namespace = unique_namespace()
     meta = f"kode:{namespace}:meta"
-    await raw.hset(meta, AGENT_VERSION_FIELD, str(AGENT_SCHEMA_VERSION + 1))
+    await raw.hset(meta, AGENTS.field, str(AGENTS.version + 1))
     f = factory(shared_server)
     async with f.open_agents() as agents, f.open() as sessions:
         store = agents.build(f.descriptor(namespace))
         with pytest.raises(SchemaVersionError) as caught:
             await store.save_todos("a", {"todos": [], "version": 1, "updated_at": 0})
         assert (caught.value.found, caught.value.supported) == (
-            AGENT_SCHEMA_VERSION + 1,
-            AGENT_SCHEMA_VERSION,
+            AGENTS.version + 1,
+            AGENTS.version,
         )
         await sessions.build(f.descriptor(namespace)).append(
             {"project_key": "p", "session_id": "s"}, [{"type": "t"}]
         )
     assert await raw.hgetall(meta) == {
-        AGENT_VERSION_FIELD: str(AGENT_SCHEMA_VERSION + 1),
+        AGENTS.field: str(AGENTS.version + 1),
         "schema_version": "1",
     }
 

@@ -27,7 +27,7 @@ from kode_core.testing import StoreFactory, unique_namespace
 from kode_core.testing._servers import TestServer, redis_server
 from kode_redis import RedisOptions
 from kode_redis._options import redis_address
-from kode_redis._schema import SCHEMA_VERSION, KeyLayout, escape
+from kode_redis._schema import SESSIONS, KeyLayout, escape
 
 pytestmark = pytest.mark.anyio
 
@@ -225,19 +225,19 @@ async def test_the_schema_version_is_recorded_in_the_namespace_meta_hash(
         await stores.build({"kind": "redis", "options": {"namespace": namespace}}).count_entries(
             KEY
         )
-    assert await raw.hget(f"kode:{namespace}:meta", "schema_version") == str(SCHEMA_VERSION)  # type: ignore[misc]
+    assert await raw.hget(f"kode:{namespace}:meta", "schema_version") == str(SESSIONS.version)  # type: ignore[misc]
 
 
 async def test_a_newer_recorded_schema_version_is_refused(
     shared_server: TestServer, raw: aioredis.Redis
 ) -> None:
     namespace = unique_namespace()
-    await raw.hset(f"kode:{namespace}:meta", "schema_version", str(SCHEMA_VERSION + 1))  # type: ignore[misc]
+    await raw.hset(f"kode:{namespace}:meta", "schema_version", str(SESSIONS.version + 1))  # type: ignore[misc]
     async with factory(url_of(shared_server)).open() as stores:
         store = stores.build({"kind": "redis", "options": {"namespace": namespace}})
         with pytest.raises(SchemaVersionError) as caught:
             await store.append(KEY, [{"type": "t"}])
-    assert (caught.value.found, caught.value.supported) == (SCHEMA_VERSION + 1, SCHEMA_VERSION)
+    assert (caught.value.found, caught.value.supported) == (SESSIONS.version + 1, SESSIONS.version)
     assert await keys_of(raw, namespace) == [f"kode:{namespace}:meta"]
 
 
