@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import abc
 import builtins
-import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -90,7 +89,10 @@ class AgentStore(abc.ABC):
     # -- encoding shared by every method ---------------------------------------------
 
     def _encode(self, record: Record, path: str) -> str:
-        text = record.to_json()
+        try:
+            text = record.to_json()
+        except (TypeError, ValueError) as exc:  # JSON values changed in place after a check
+            raise InvalidRecordError(path, f"is not JSON: {exc}") from None
         size = len(text.encode("utf-8"))
         if size > self._max_record_bytes:
             raise InvalidRecordError(
@@ -104,7 +106,7 @@ class AgentStore(abc.ABC):
 
     @staticmethod
     def _decode(cls: type[_R], text: str) -> _R:
-        return cls.from_dict(json.loads(text))
+        return cls.from_json(text)
 
     # -- runtime state ----------------------------------------------------------------
 

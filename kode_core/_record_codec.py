@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -227,14 +228,21 @@ class Record:
         return cls(**values)
 
     @classmethod
+    def from_json(cls: type[_R], text: str | bytes) -> _R:
+        """:meth:`from_dict` of JSON text; :meth:`coerce` then passes the record through."""
+        return _checked(cls.from_dict(json.loads(text)))
+
+    @classmethod
     def coerce(cls: type[_R], value: object, path: str | None = None) -> _R:
         """A validated record from a record or a mapping (records built in code are re-checked)."""
         if isinstance(value, Record) and not isinstance(value, cls):
             raise InvalidRecordError(
                 path or cls.__name__, f"must be a {cls.__name__}, got {_type_name(value)}"
             )
+        if isinstance(value, cls) and _was_checked(value):
+            return value  # checked by an earlier coerce, or read back by from_json
         data = value.to_dict() if isinstance(value, Record) else value
-        return cls.from_dict(data, path)
+        return _checked(cls.from_dict(data, path))
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a JSON object (``extra`` keys included)."""
@@ -249,6 +257,22 @@ class Record:
     def to_json(self) -> str:
         """Compact JSON text of :meth:`to_dict`."""
         return _encoder.encode(self.to_dict())
+
+
+#: id -> weak reference of every live record that coerce checked or from_json read:
+#: saving a conversation just loaded does not check its messages a second time.
+_CHECKED: dict[int, weakref.ref[Record]] = {}
+
+
+def _checked(record: _R) -> _R:
+    key = id(record)
+    _CHECKED[key] = weakref.ref(record, lambda _, key=key: _CHECKED.pop(key, None))  # type: ignore[misc]
+    return record
+
+
+def _was_checked(record: Record) -> bool:
+    ref = _CHECKED.get(id(record))
+    return ref is not None and ref() is record
 
 
 _Field = tuple[str, Codec, bool, bool]

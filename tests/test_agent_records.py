@@ -90,3 +90,27 @@ def test_queries_accept_both_name_sets_and_default_to_100() -> None:
     assert code.descending
     with pytest.raises(InvalidRecordError, match="'role'"):
         parse_query(SessionQuery, {"role": "user"})
+
+
+def test_a_record_built_in_code_is_checked_and_a_checked_one_passes_through() -> None:
+    bad = Message(role="robot", content=[])  # type: ignore[arg-type]
+    with pytest.raises(InvalidRecordError, match="role"):
+        Message.coerce(bad)
+    checked = Message.coerce({"role": "user", "content": []})
+    assert Message.coerce(checked) is checked
+    assert Message.coerce(Message.from_json(checked.to_json())) == checked
+
+
+@pytest.mark.anyio
+async def test_a_loaded_record_changed_in_place_to_non_json_is_refused() -> None:
+    import kode_core
+
+    async with kode_core.create_store({"kind": "memory"}) as store:
+        await store.save_messages("a", [{"role": "user", "content": [], "metadata": {"k": 1}}])
+        [loaded] = await store.load_messages("a")
+        assert loaded.metadata is not None
+        loaded.metadata["k"] = {1, 2}  # type: ignore[index]
+        with pytest.raises(InvalidRecordError, match=r"messages\[0\]"):
+            await store.save_messages("a", [loaded])
+        [again] = await store.load_messages("a")
+        assert again.metadata == {"k": 1}
