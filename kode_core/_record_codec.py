@@ -15,7 +15,7 @@ import math
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -241,8 +241,14 @@ class Record:
             )
         if isinstance(value, cls) and _was_checked(value):
             return value  # checked by an earlier coerce, or read back by from_json
-        data = value.to_dict() if isinstance(value, Record) else value
-        return _checked(cls.from_dict(data, path))
+        if not isinstance(value, Record):
+            return _checked(cls.from_dict(value, path))
+        data = value.to_dict()
+        checked = cls.from_dict(data, path)
+        # A record built in code that was already canonical is remembered itself, so
+        # the caller's next save of the same object is not checked again.
+        own = cast(_R, value)  # refused above unless it is a cls
+        return _checked(own if checked.to_dict() == data else checked)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a JSON object (``extra`` keys included)."""

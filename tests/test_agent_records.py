@@ -114,3 +114,14 @@ async def test_a_loaded_record_changed_in_place_to_non_json_is_refused() -> None
             await store.save_messages("a", [loaded])
         [again] = await store.load_messages("a")
         assert again.metadata == {"k": 1}
+
+
+def test_a_canonical_record_built_in_code_is_remembered_a_non_canonical_one_is_replaced() -> None:
+    built = Message(role=Role.USER, content=[TextBlock(text="hi")])
+    assert Message.coerce(built) is built
+    local = datetime(2026, 5, 1, 12, tzinfo=timezone(timedelta(hours=2)))
+    call = ToolCallRecord(id="c", name="n", state="PENDING", created_at=local, updated_at=local)  # type: ignore[arg-type]
+    checked = ToolCallRecord.coerce(call)
+    assert checked is not call
+    assert checked.created_at.tzinfo == timezone.utc
+    assert checked.to_dict()["created_at"] == "2026-05-01T10:00:00+00:00"
