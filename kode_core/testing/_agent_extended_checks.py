@@ -202,10 +202,11 @@ class ExtendedChecks:
                 await stack.enter_async_context(store.acquire_agent_lock(agent_id, timeout=0.5))
 
     async def test_a_held_lock_is_renewed_past_its_lease(self, store: ExtendedAgentStore) -> None:
-        async with store.acquire_agent_lock(AGENT, timeout=5, lease=0.6) as lock:
-            await anyio.sleep(1.5)
+        # A lease of 1 s renewed every third of it, held for more than two leases.
+        async with store.acquire_agent_lock(AGENT, timeout=5, lease=1.0) as lock:
+            await anyio.sleep(2.2)
             with pytest.raises(LockTimeoutError):
-                async with store.acquire_agent_lock(AGENT, timeout=0.2, lease=0.6):
+                async with store.acquire_agent_lock(AGENT, timeout=0.3, lease=1.0):
                     pass
             assert not lock.lost
 
