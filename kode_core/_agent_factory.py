@@ -63,7 +63,7 @@ def create_store(
         config = _config_from_mapping(config)
     pool = BackendPool(config.defaults(**overrides), registry=registry)
     store = agent_stores(pool).build(config.descriptor())
-    store._closer = pool
+    store.own(pool)
     return store
 
 

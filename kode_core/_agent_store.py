@@ -22,6 +22,8 @@ import builtins
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+import anyio.abc
+
 from ._agent_records import (
     AgentInfo,
     Bookmark,
@@ -67,7 +69,7 @@ def _check_list(value: object, name: str) -> Sequence[Any]:
     return value
 
 
-class AgentStore(abc.ABC):
+class AgentStore(anyio.abc.AsyncResource):
     """Everything an agent runtime persists, per agent id, on one engine.
 
     Every method raises :class:`~kode_core.InvalidRecordError` for bad input
@@ -79,7 +81,7 @@ class AgentStore(abc.ABC):
         self._namespace = options.namespace
         self._max_record_bytes = options.max_entry_bytes
         self._metrics = MetricsRecorder()
-        self._closer: Any = None
+        self._closer: anyio.abc.AsyncResource | None = None
 
     @property
     def namespace(self) -> str:
@@ -388,17 +390,16 @@ class AgentStore(abc.ABC):
         """Create or upgrade the storage now, whatever ``auto_migrate`` says. Idempotent."""
         await self._migrate()
 
+    def own(self, resource: anyio.abc.AsyncResource) -> None:
+        """Make :meth:`aclose` (and ``async with``) close ``resource``, e.g. the backend pool
+        of a store that :func:`~kode_core.create_store` made."""
+        self._closer = resource
+
     async def aclose(self) -> None:
         """Release what this store owns: the backend, for a store made by ``create_store``."""
         closer, self._closer = self._closer, None
         if closer is not None:
             await closer.aclose()
-
-    async def __aenter__(self) -> AgentStore:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     #: The KODE SDK's name for :meth:`list_agents`.
     list = list_agents
