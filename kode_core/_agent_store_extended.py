@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from ._agent_lock import AgentLock, check_seconds
+from ._agent_lock import AgentLock
 from ._agent_queries import MessageQuery, SessionQuery, ToolCallQuery, parse_query
 from ._agent_records import AgentInfo, Message, ToolCallRecord
 from ._agent_results import (
@@ -165,11 +165,9 @@ class ExtendedAgentStore(QueryableAgentStore):
             async with store.acquire_agent_lock("agent-1", timeout=5) as lock:
                 await write_guarded_by(lock.token)
         """
-        agent_id = check_agent_id(agent_id)
-        check_seconds("timeout", timeout)
-        check_seconds("lease", lease)
+        # AgentLock checks timeout and lease as it is made, here, before any I/O.
         return AgentLock(
-            agent_id,
+            check_agent_id(agent_id),
             timeout=timeout,
             lease=lease,
             try_acquire=self._timed_try_acquire,
