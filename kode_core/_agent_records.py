@@ -33,6 +33,7 @@ from ._record_codec import (
     list_of,
     non_negative,
     optional,
+    plain,
     record,
 )
 
@@ -180,10 +181,6 @@ BLOCK = Codec(_decode_block, lambda value: value.to_dict() if isinstance(value, 
 # -- runtime state ----------------------------------------------------------------
 
 
-def _type_text(value: object) -> str:
-    return value.value if isinstance(value, enum.Enum) else str(value)
-
-
 @attrs.frozen(kw_only=True)
 class Message(Record):
     """One conversation message."""
@@ -196,7 +193,7 @@ class Message(Record):
     @property
     def content_types(self) -> tuple[str, ...]:
         """The distinct block types of the content, in first-seen order."""
-        return tuple(dict.fromkeys(_type_text(block.type) for block in self.content))
+        return tuple(dict.fromkeys(plain(block.type) for block in self.content))
 
 
 @attrs.frozen(kw_only=True)

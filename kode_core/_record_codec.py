@@ -134,6 +134,11 @@ def to_ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
+def plain(value: Any) -> Any:
+    """An enum member's value; anything else as it is."""
+    return value.value if isinstance(value, enum.Enum) else value
+
+
 def choice(enum_cls: type[enum.Enum]) -> Codec:
     """A string that must be one of ``enum_cls``' values."""
     allowed = ", ".join(str(member.value) for member in enum_cls)
@@ -146,7 +151,7 @@ def choice(enum_cls: type[enum.Enum]) -> Codec:
         except ValueError:
             raise InvalidRecordError(path, f"must be one of {allowed}, got {value!r}") from None
 
-    return Codec(decode, lambda value: value.value if isinstance(value, enum.Enum) else value)
+    return Codec(decode, plain)
 
 
 def const(expected: str) -> Codec:
