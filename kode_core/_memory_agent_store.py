@@ -7,6 +7,7 @@ import builtins
 import time
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import attrs
 
@@ -68,6 +69,20 @@ class AgentData:
     leases: dict[str, _Lease] = attrs.Factory(dict)
 
 
+_Row = TypeVar("_Row", MessageRow, ToolCallRow)
+
+
+def _replace(table: dict[Any, _Row], rows: Sequence[_Row]) -> int:
+    """Apply :func:`plan_replace` to one agent's rows keyed by ``row.key``."""
+    existing = {key: StoredRowState(row.digest, row.created_ms) for key, row in table.items()}
+    plan = plan_replace(existing, rows)
+    for row in plan.upserts:
+        table[row.key] = row
+    for key in plan.deletes:
+        del table[key]
+    return plan.write_count
+
+
 class MemoryAgentStore(ExtendedAgentStore):
     """Agent runtime state in dictionaries of this process.
 
@@ -92,33 +107,14 @@ class MemoryAgentStore(ExtendedAgentStore):
         pass  # nothing outlives the process, so there is no schema to keep
 
     async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
-        agent = self._agent(agent_id)
-        existing = {
-            position: StoredRowState(row.digest, row.created_ms)
-            for position, row in agent.messages.items()
-        }
-        plan = plan_replace(existing, rows)
-        for row in plan.upserts:
-            agent.messages[row.position] = row
-        for key in plan.deletes:
-            del agent.messages[key]
-        return plan.write_count
+        return _replace(self._agent(agent_id).messages, rows)
 
     async def _load_messages(self, agent_id: str) -> builtins.list[str]:
         messages = self._found(agent_id).messages
         return [messages[position].body for position in sorted(messages)]
 
     async def _replace_tool_calls(self, agent_id: str, rows: Sequence[ToolCallRow]) -> int:
-        agent = self._agent(agent_id)
-        existing = {
-            key: StoredRowState(row.digest, row.created_ms) for key, row in agent.tool_calls.items()
-        }
-        plan = plan_replace(existing, rows)
-        for row in plan.upserts:
-            agent.tool_calls[row.id] = row
-        for key in plan.deletes:
-            del agent.tool_calls[key]
-        return plan.write_count
+        return _replace(self._agent(agent_id).tool_calls, rows)
 
     async def _load_tool_calls(self, agent_id: str) -> builtins.list[str]:
         calls = self._found(agent_id).tool_calls.values()
