@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from ._backend import SqliteBackend
 
 _T = TypeVar("_T")
+_Row = TypeVar("_Row", MessageRow, ToolCallRow)
 Work = Callable[[sqlite3.Connection], _T]
 
 
@@ -119,44 +120,36 @@ class SqliteAgentStore(ExtendedAgentStore):
 
     async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
         sql = self._sql
-
-        def work(conn: sqlite3.Connection) -> int:
-            existing = {
-                position: StoredRowState(digest, created_ms)
-                for position, digest, created_ms in conn.execute(
-                    sql.message_states, (agent_id,)
-                ).fetchall()
-            }
-            plan = plan_replace(existing, rows)
-            conn.executemany(
-                sql.upsert_message,
-                [_message_params(agent_id, row) for row in plan.upserts],
-            )
-            conn.executemany(sql.delete_message, [(agent_id, key) for key in plan.deletes])
-            self._mark(conn, agent_id)
-            return plan.write_count
-
-        return await self._write(work)
+        statements = (sql.message_states, sql.upsert_message, sql.delete_message)
+        return await self._replace(agent_id, rows, statements, _message_params)
 
     async def _load_messages(self, agent_id: str) -> builtins.list[str]:
         return await self._bodies(self._sql.load_messages, (agent_id,))
 
     async def _replace_tool_calls(self, agent_id: str, rows: Sequence[ToolCallRow]) -> int:
         sql = self._sql
+        statements = (sql.tool_call_states, sql.upsert_tool_call, sql.delete_tool_call)
+        return await self._replace(agent_id, rows, statements, _tool_call_params)
+
+    async def _replace(
+        self,
+        agent_id: str,
+        rows: Sequence[_Row],
+        statements: tuple[str, str, str],
+        params: Callable[[str, _Row], tuple[object, ...]],
+    ) -> int:
+        """Apply :func:`~kode_core.plan_replace` in one transaction: read the stored
+        ``(key, digest, created_ms)``, write only the plan's upserts and deletes."""
+        states, upsert, delete = statements
 
         def work(conn: sqlite3.Connection) -> int:
             existing = {
                 key: StoredRowState(digest, created_ms)
-                for key, digest, created_ms in conn.execute(
-                    sql.tool_call_states, (agent_id,)
-                ).fetchall()
+                for key, digest, created_ms in conn.execute(states, (agent_id,)).fetchall()
             }
             plan = plan_replace(existing, rows)
-            conn.executemany(
-                sql.upsert_tool_call,
-                [_tool_call_params(agent_id, row) for row in plan.upserts],
-            )
-            conn.executemany(sql.delete_tool_call, [(agent_id, key) for key in plan.deletes])
+            conn.executemany(upsert, [params(agent_id, row) for row in plan.upserts])
+            conn.executemany(delete, [(agent_id, key) for key in plan.deletes])
             self._mark(conn, agent_id)
             return plan.write_count
 
