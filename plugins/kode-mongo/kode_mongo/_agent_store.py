@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from ._backend import MongoBackend
 
 _T = TypeVar("_T")
+_Row = TypeVar("_Row", MessageRow, ToolCallRow)
 Work = Callable[[AgentCollections, AsyncClientSession], Awaitable[_T]]
 _NAMESPACE_NOT_FOUND = 26  # collStats of a collection that does not exist (older servers)
 
@@ -104,52 +105,46 @@ class MongoAgentStore(ExtendedAgentStore):
     # -- messages and tool calls: replace by plan ---------------------------------------
 
     async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
-        async def work(cols: AgentCollections, session: AsyncClientSession) -> int:
-            cursor = cols.messages.find(
-                {"a": agent_id}, {"_id": 0, "p": 1, "d": 1, "c": 1}, session=session
-            )
-            existing: dict[object, StoredRowState] = {
-                doc["p"]: StoredRowState(doc["d"], doc["c"]) async for doc in cursor
-            }
-            plan = plan_replace(existing, rows)
-            ops: list[Any] = [
-                UpdateOne(
-                    {"a": agent_id, "p": row.position},
-                    {"$set": message_document(row)},
-                    upsert=True,
-                )
-                for row in plan.upserts
-            ]
-            if plan.deletes:
-                ops.append(DeleteMany({"a": agent_id, "p": {"$in": plan.deletes}}))
-            if ops:
-                await cols.messages.bulk_write(ops, ordered=True, session=session)
-            return plan.write_count
-
-        return await self._write(agent_id, work)
+        return await self._replace(
+            agent_id, rows, lambda cols: cols.messages, "p", message_document
+        )
 
     async def _load_messages(self, agent_id: str) -> builtins.list[str]:
         return await self._bodies(lambda cols: cols.messages, {"a": agent_id}, [("p", ASCENDING)])
 
     async def _replace_tool_calls(self, agent_id: str, rows: Sequence[ToolCallRow]) -> int:
+        return await self._replace(
+            agent_id, rows, lambda cols: cols.tool_calls, "i", tool_call_document
+        )
+
+    async def _replace(
+        self,
+        agent_id: str,
+        rows: Sequence[_Row],
+        collection: Callable[[AgentCollections], Collection],
+        key_field: str,
+        document: Callable[[_Row], Document],
+    ) -> int:
+        """Apply :func:`~kode_core.plan_replace` in the agent's transaction: read the
+        stored ``key_field``, digest and first-stored time, bulk-write only the plan."""
+
         async def work(cols: AgentCollections, session: AsyncClientSession) -> int:
-            cursor = cols.tool_calls.find(
-                {"a": agent_id}, {"_id": 0, "i": 1, "d": 1, "c": 1}, session=session
+            rows_of = collection(cols)
+            cursor = rows_of.find(
+                {"a": agent_id}, {"_id": 0, key_field: 1, "d": 1, "c": 1}, session=session
             )
             existing: dict[object, StoredRowState] = {
-                doc["i"]: StoredRowState(doc["d"], doc["c"]) async for doc in cursor
+                doc[key_field]: StoredRowState(doc["d"], doc["c"]) async for doc in cursor
             }
             plan = plan_replace(existing, rows)
             ops: list[Any] = [
-                UpdateOne(
-                    {"a": agent_id, "i": row.id}, {"$set": tool_call_document(row)}, upsert=True
-                )
+                UpdateOne({"a": agent_id, key_field: row.key}, {"$set": document(row)}, upsert=True)
                 for row in plan.upserts
             ]
             if plan.deletes:
-                ops.append(DeleteMany({"a": agent_id, "i": {"$in": plan.deletes}}))
+                ops.append(DeleteMany({"a": agent_id, key_field: {"$in": plan.deletes}}))
             if ops:
-                await cols.tool_calls.bulk_write(ops, ordered=True, session=session)
+                await rows_of.bulk_write(ops, ordered=True, session=session)
             return plan.write_count
 
         return await self._write(agent_id, work)
