@@ -6,72 +6,22 @@ Build stores from server-side defaults and per-call wire descriptors::
 
     stores = kode_core.session_stores({"sqlite": {"path": "kode.db"}})
     store = stores.build({"kind": "sqlite", "options": {"namespace": "tenant_a"}})
+
+This module is the users' API: builders, store configs, families, contracts and
+errors. Each family's records live in its package (:mod:`kode_core.sessions`,
+:mod:`kode_core.agents`); engine authors import from :mod:`kode_core.backend`.
 """
 
-from ._agent_factory import create_store, create_store_from_env
-from ._agent_lock import AgentLock
-from ._agent_queries import (
-    MessageQuery,
-    SessionQuery,
-    ToolCallQuery,
-    select_messages,
-    select_sessions,
-    select_tool_calls,
-)
-from ._agent_records import (
-    AgentEvent,
-    AgentInfo,
-    AuditEntry,
-    Bookmark,
-    CompressionRecord,
-    ContentBlock,
-    EventChannel,
-    HistoryWindow,
-    ImageUrlBlock,
-    MediaBlock,
-    MediaCacheRecord,
-    MediaKind,
-    Message,
-    ReasoningBlock,
-    RecoveredFile,
-    Role,
-    Snapshot,
-    TextBlock,
-    Timeline,
-    TodoItem,
-    TodoSnapshot,
-    ToolCallApproval,
-    ToolCallRecord,
-    ToolCallState,
-    ToolResultBlock,
-    ToolUseBlock,
-    UnknownBlock,
-)
-from ._agent_results import (
-    AgentStats,
-    ConsistencyReport,
-    HealthStatus,
-    OperationStats,
-    StoredMessage,
-    StoredToolCall,
-    StoreMetrics,
-)
-from ._agent_rows import (
-    Doc,
-    DocFamily,
-    InfoRow,
-    MessageRow,
-    ReplacePlan,
-    StoredRowState,
-    ToolCallRow,
-    plan_replace,
-)
-from ._agent_store import AgentStore, check_agent_id
-from ._agent_store_extended import ExtendedAgentStore, QueryableAgentStore
-from ._backend import Backend, OncePerKey
-from ._builders import BackendPool, BuilderMap, agent_stores, session_stores
-from ._entries import decode_entry, encode_batch, encode_entry
-from ._environment import defaults_from_env, store_config_from_env, store_from_env
+from __future__ import annotations
+
+import importlib
+import warnings
+from typing import Any
+
+from ._builders import BackendPool, BuilderMap, stores
+from ._clock import now_ms
+from ._descriptor import StoreConfig, parse_store
+from ._environment import defaults_from_env, store_config_from_env
 from ._errors import (
     BackendError,
     BackendUnavailableError,
@@ -88,76 +38,44 @@ from ._errors import (
     NotFoundError,
     NotSupportedError,
     OptionError,
+    OptionValueError,
     PluginError,
     SchemaVersionError,
     ServerOnlyOptionError,
     StoreSpecError,
     UnknownKindError,
     UnknownOptionError,
-    map_exceptions,
 )
-from ._memory import MemoryBackend, MemoryOptions, MemorySessionStore
-from ._options import (
-    BackendOptions,
-    OptionValueError,
-    address_of,
-    check,
-    is_bool,
-    is_namespace,
-    is_positive_int,
-    is_positive_number,
-    is_url,
-    server_only,
-    wire_safe,
-)
-from ._record_codec import Record
-from ._records import (
-    EncodedEntry,
-    EntryPage,
-    ProjectPage,
-    SessionKey,
-    SessionListing,
-    SessionPage,
-    SessionSummary,
-    StoredEntry,
-)
+from ._family import Family
 from ._registry import BackendInfo, Registry, default_registry, load_registry
-from ._session_store import SessionStore, SummaryFold, now_ms, sdk_summary_fold
-from ._store_url import StoreConfig, parse_store
+from ._store import Store
 from ._version import __version__
+from .agents import (
+    AGENTS,
+    AgentStore,
+    ExtendedAgentStore,
+    QueryableAgentStore,
+    agent_stores,
+    create_store,
+    create_store_from_env,
+)
 from .hookspecs import hookimpl
+from .sessions import SESSIONS, SessionStore, session_stores, store_from_env
 
 __all__ = [
-    "AgentEvent",
-    "AgentInfo",
-    "AgentLock",
-    "AgentStats",
+    "AGENTS",
+    "SESSIONS",
     "AgentStore",
-    "AuditEntry",
-    "Backend",
     "BackendError",
     "BackendInfo",
-    "BackendOptions",
     "BackendPool",
     "BackendUnavailableError",
-    "Bookmark",
     "BuilderMap",
-    "CompressionRecord",
     "ConfigurationError",
     "ConflictError",
-    "ConsistencyReport",
-    "ContentBlock",
     "DecryptionError",
-    "Doc",
-    "DocFamily",
-    "EncodedEntry",
-    "EntryPage",
-    "EventChannel",
     "ExtendedAgentStore",
-    "HealthStatus",
-    "HistoryWindow",
-    "ImageUrlBlock",
-    "InfoRow",
+    "Family",
     "InvalidDataError",
     "InvalidEntryError",
     "InvalidKeyError",
@@ -165,91 +83,93 @@ __all__ = [
     "InvalidRecordError",
     "KodeError",
     "LockTimeoutError",
-    "MediaBlock",
-    "MediaCacheRecord",
-    "MediaKind",
-    "MemoryBackend",
-    "MemoryOptions",
-    "MemorySessionStore",
-    "Message",
-    "MessageQuery",
-    "MessageRow",
     "NotFoundError",
     "NotSupportedError",
-    "OncePerKey",
-    "OperationStats",
     "OptionError",
     "OptionValueError",
     "PluginError",
-    "ProjectPage",
     "QueryableAgentStore",
-    "ReasoningBlock",
-    "Record",
-    "RecoveredFile",
     "Registry",
-    "ReplacePlan",
-    "Role",
     "SchemaVersionError",
     "ServerOnlyOptionError",
-    "SessionKey",
-    "SessionListing",
-    "SessionPage",
-    "SessionQuery",
     "SessionStore",
-    "SessionSummary",
-    "Snapshot",
+    "Store",
     "StoreConfig",
-    "StoreMetrics",
     "StoreSpecError",
-    "StoredEntry",
-    "StoredMessage",
-    "StoredRowState",
-    "StoredToolCall",
-    "SummaryFold",
-    "TextBlock",
-    "Timeline",
-    "TodoItem",
-    "TodoSnapshot",
-    "ToolCallApproval",
-    "ToolCallQuery",
-    "ToolCallRecord",
-    "ToolCallRow",
-    "ToolCallState",
-    "ToolResultBlock",
-    "ToolUseBlock",
-    "UnknownBlock",
     "UnknownKindError",
     "UnknownOptionError",
     "__version__",
-    "address_of",
     "agent_stores",
-    "check",
-    "check_agent_id",
     "create_store",
     "create_store_from_env",
-    "decode_entry",
     "default_registry",
     "defaults_from_env",
-    "encode_batch",
-    "encode_entry",
     "hookimpl",
-    "is_bool",
-    "is_namespace",
-    "is_positive_int",
-    "is_positive_number",
-    "is_url",
     "load_registry",
-    "map_exceptions",
     "now_ms",
     "parse_store",
-    "plan_replace",
-    "sdk_summary_fold",
-    "select_messages",
-    "select_sessions",
-    "select_tool_calls",
-    "server_only",
     "session_stores",
     "store_config_from_env",
     "store_from_env",
-    "wire_safe",
+    "stores",
 ]
+
+#: Names that moved in 0.2, served from their new module with a DeprecationWarning
+#: until 0.3: the engine author's API went to ``kode_core.backend``, each family's
+#: records to its package.
+_MOVED = {
+    **dict.fromkeys(
+        [
+            "Backend",
+            "BackendOptions",
+            "OncePerKey",
+            "address_of",
+            "check",
+            "is_bool",
+            "is_namespace",
+            "is_positive_int",
+            "is_positive_number",
+            "is_url",
+            "map_exceptions",
+            "server_only",
+            "wire_safe",
+        ],
+        "kode_core.backend",
+    ),
+    **dict.fromkeys(
+        [
+            "EncodedEntry",
+            "EntryPage",
+            "MemorySessionStore",
+            "ProjectPage",
+            "SessionKey",
+            "SessionListing",
+            "SessionPage",
+            "SessionSummary",
+            "StoredEntry",
+            "SummaryFold",
+            "decode_entry",
+            "encode_batch",
+            "encode_entry",
+            "sdk_summary_fold",
+        ],
+        "kode_core.sessions",
+    ),
+    **dict.fromkeys(["MemoryBackend", "MemoryOptions"], "kode_core.memory"),
+    "Record": "kode_core.backend",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MOVED.get(name)
+    if module is None:
+        agents = importlib.import_module("kode_core.agents")
+        if name not in agents.__all__:
+            raise AttributeError(f"module 'kode_core' has no attribute {name!r}")
+        module = "kode_core.agents"
+    warnings.warn(
+        f"kode_core.{name} moved to {module}.{name}; the old name goes in kode-core 0.3",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(module), name)

@@ -1,20 +1,13 @@
-"""What a backend is: one engine connection shared by every service built on it."""
+"""What a backend is: one engine connection shared by every store built on it."""
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable, Hashable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import anyio
 import anyio.abc
-
-from ._errors import NotSupportedError
-from ._options import BackendOptions
-from ._session_store import SessionStore
-
-if TYPE_CHECKING:
-    from ._agent_store_extended import ExtendedAgentStore
 
 _K = TypeVar("_K", bound=Hashable)
 
@@ -23,25 +16,15 @@ class Backend(anyio.abc.AsyncResource):
     """One client or pool for one server-side configuration.
 
     Constructing a backend does no I/O: it connects on first use, so a builder
-    map can be created at import time and builds stay cheap. Every service it
-    hands out (session stores, agent stores; runs, workflows, secrets later)
-    shares its client. Use it as an async context manager or call
-    :meth:`aclose`, which is idempotent.
+    map can be created at import time and builds stay cheap. The stores of every
+    family the kind provides are made from it (each family's store factory gets
+    the backend) and share its client. A backend knows no family: it offers its
+    engine (connections, schema machinery) and the stores use it. Use it as an
+    async context manager or call :meth:`aclose`, which is idempotent.
     """
 
     #: The kind this backend serves, e.g. ``"sqlite"``.
     kind: str
-
-    @abc.abstractmethod
-    def session_store(self, options: BackendOptions) -> SessionStore:
-        """A session store bound to ``options``' wire-safe fields (namespace...). No I/O."""
-
-    def agent_store(self, options: BackendOptions) -> ExtendedAgentStore:
-        """An agent store bound to ``options``' wire-safe fields, sharing this client. No I/O.
-
-        Backends that register the ``"agents"`` service override this.
-        """
-        raise NotSupportedError(f"the {self.kind} backend does not provide agent stores")
 
     @property
     @abc.abstractmethod

@@ -1,21 +1,39 @@
-"""Builder maps, the harness pattern: server-side defaults per kind, wire descriptors per call."""
+"""Builder maps, the harness pattern: server-side defaults per kind, wire descriptors per call.
+
+One generic :class:`BuilderMap` serves every service family; a family's function
+(``kode_core.session_stores``, ``kode_core.agent_stores``...) is one line over it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
 import anyio.abc
+import attrs
 
-from ._agent_store_extended import ExtendedAgentStore
 from ._backend import Backend
+from ._descriptor import parse_descriptor
 from ._errors import ConfigurationError, UnknownKindError
-from ._options import BackendOptions, make_options, merge_wire
+from ._family import Family
+from ._options import (
+    BackendOptions,
+    FamilyOptions,
+    make_options,
+    merge_wire,
+    split_values,
+)
 from ._registry import Registry, default_registry
-from ._session_store import SessionStore
+from ._store import Store
 
-_S = TypeVar("_S")
-_DESCRIPTOR_FIELDS = frozenset({"kind", "options"})
+_S = TypeVar("_S", bound=Store)
+
+
+@attrs.frozen
+class _KindDefaults:
+    engine: BackendOptions
+    #: family name -> that family's settings, for every family the kind provides.
+    families: Mapping[str, FamilyOptions]
 
 
 class BackendPool(anyio.abc.AsyncResource):
@@ -28,7 +46,10 @@ class BackendPool(anyio.abc.AsyncResource):
         pool = BackendPool({"pg": {"url": "postgresql://kode@db/kode"}})
         sessions, agents = session_stores(pool), agent_stores(pool)
 
-    Closing the pool closes every backend it opened.
+    A kind's defaults hold its engine's options and the settings of the families it
+    provides (``summary_fold``, ``max_entry_bytes``...); only the engine's server-only
+    options decide which builds share a backend. Closing the pool closes every
+    backend it opened.
     """
 
     def __init__(
@@ -38,12 +59,38 @@ class BackendPool(anyio.abc.AsyncResource):
         registry: Registry | None = None,
     ) -> None:
         self._registry = registry or default_registry()
-        self._defaults: dict[str, BackendOptions] = {}
+        self._defaults: dict[str, _KindDefaults] = {}
         self._backends: dict[tuple[str, tuple[Any, ...]], Backend] = {}
         self._closed = False
-        for kind, values in defaults.items():
-            info = self._registry.get(kind)
-            self._defaults[kind] = make_options(kind, info.options, values or {})
+        if not isinstance(defaults, Mapping):
+            raise ConfigurationError(
+                f"defaults must map each kind to its options, got {type(defaults).__name__}"
+            )
+        for name, values in defaults.items():
+            kind = self._registry.resolve_kind(name)
+            if values is not None and not isinstance(values, Mapping):
+                raise ConfigurationError(
+                    f"the defaults of kind {kind!r} must be a mapping, got {values!r}"
+                )
+            self._defaults[kind] = self._kind_defaults(kind, values or {})
+
+    def _kind_defaults(self, kind: str, values: Mapping[str, Any]) -> _KindDefaults:
+        info = self._registry.get(kind)
+        families = [self._registry.family(name) for name in sorted(info.services)]
+        classes = [info.options, *(family.options for family in families)]
+        engine_values, *family_values = split_values(kind, classes, values)
+        return _KindDefaults(
+            make_options(kind, info.options, engine_values),
+            {
+                family.name: make_options(kind, family.options, own)
+                for family, own in zip(families, family_values, strict=True)
+            },
+        )
+
+    @property
+    def registry(self) -> Registry:
+        """The registry this pool resolves kinds and families with."""
+        return self._registry
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -57,13 +104,31 @@ class BackendPool(anyio.abc.AsyncResource):
 
     def provides(self, kind: str, service: str) -> bool:
         """True if ``kind``'s backend provides the service family ``service``."""
-        return service in self._registry.get(kind).services
+        return self._registry.store_factory(kind, service) is not None
 
-    def options_for(self, kind: object, wire: Mapping[str, Any]) -> BackendOptions:
-        """The defaults of ``kind`` with ``wire`` options merged over them (validated)."""
+    def families(self, kind: str) -> tuple[str, ...]:
+        """The service families ``kind`` provides, sorted."""
+        return tuple(sorted(self._registry.get(kind).services))
+
+    def options_for(
+        self, kind: object, wire: Mapping[str, Any], family: str | None = None
+    ) -> tuple[BackendOptions, FamilyOptions]:
+        """The defaults of ``kind`` (and ``family``) with ``wire`` options merged over them.
+
+        Validated before any I/O: :class:`~kode_core.ServerOnlyOptionError`,
+        :class:`~kode_core.UnknownOptionError`, :class:`~kode_core.InvalidOptionError`.
+        """
         if not isinstance(kind, str) or kind not in self._defaults:
             raise UnknownKindError(kind, self._defaults)
-        return merge_wire(kind, self._defaults[kind], wire)
+        defaults = self._defaults[kind]
+        settings = defaults.families.get(family) if family else None
+        if settings is None:
+            settings = FamilyOptions()
+        engine_wire, family_wire = split_values(kind, [type(defaults.engine), type(settings)], wire)
+        return (
+            merge_wire(kind, defaults.engine, engine_wire),
+            merge_wire(kind, settings, family_wire),
+        )
 
     def backend(self, kind: str, options: BackendOptions) -> Backend:
         """The backend serving ``options``; one per distinct server-only configuration."""
@@ -75,6 +140,17 @@ class BackendPool(anyio.abc.AsyncResource):
             backend = self._registry.get(kind).factory(options)
             self._backends[share_key] = backend
         return backend
+
+    def build(self, family: str, descriptor: object) -> Store:
+        """A ready ``family`` store for a wire descriptor ``{"kind": ..., "options": ...}``."""
+        kind, wire = parse_descriptor(descriptor, self._registry, source="descriptor")
+        if kind not in self._defaults:
+            raise UnknownKindError(kind, self._defaults)
+        factory = self._registry.store_factory(kind, family)
+        if factory is None:
+            raise ConfigurationError(f"kind {kind!r} does not provide {family!r}")
+        options, settings = self.options_for(kind, wire, family)
+        return factory(self.backend(kind, options), options, settings)
 
     async def aclose(self) -> None:
         """Close every backend this pool opened. Idempotent."""
@@ -91,19 +167,19 @@ Defaults = Mapping[str, Mapping[str, Any] | None] | BackendPool
 
 
 class BuilderMap(anyio.abc.AsyncResource, Generic[_S]):
-    """``kind -> builder`` made from server-side defaults; :meth:`build` serves a descriptor.
+    """``kind -> builder`` of one service family, made from server-side defaults.
 
-    Builds whose server-only options are identical share one backend (one client
-    or pool), so a per-request build never opens a connection. Close the map
-    (``aclose()`` or ``async with``) to close every backend it opened; a map made
-    from a shared :class:`BackendPool` leaves closing to the pool.
+    :meth:`build` serves a wire descriptor. Builds whose engine server-only options
+    are identical share one backend (one client or pool), so a per-request build
+    never opens a connection. Close the map (``aclose()`` or ``async with``) to close
+    every backend it opened; a map made from a shared :class:`BackendPool` leaves
+    closing to the pool.
     """
 
     def __init__(
         self,
-        service: str,
+        family: Family[_S] | str,
         defaults: Defaults,
-        make: Callable[[Backend, BackendOptions], _S],
         *,
         registry: Registry | None = None,
     ) -> None:
@@ -113,12 +189,17 @@ class BuilderMap(anyio.abc.AsyncResource, Generic[_S]):
             if isinstance(defaults, BackendPool)
             else BackendPool(defaults, registry=registry)
         )
-        self._service = service
-        self._make = make
+        name = family if isinstance(family, str) else family.name
+        self._family: Family[_S] = self._pool.registry.family(name)
         self._closed = False
         for kind in self._pool.kinds:
-            if not self._pool.provides(kind, service):
-                raise ConfigurationError(f"kind {kind!r} does not provide {service!r}")
+            if not self._pool.provides(kind, name):
+                raise ConfigurationError(f"kind {kind!r} does not provide {name!r}")
+
+    @property
+    def family(self) -> Family[_S]:
+        """The service family this map builds."""
+        return self._family
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -136,34 +217,23 @@ class BuilderMap(anyio.abc.AsyncResource, Generic[_S]):
         return self._pool.open_backends
 
     def build(self, descriptor: Mapping[str, Any]) -> _S:
-        """A ready service for ``{"kind": str, "options": dict | None}``.
+        """A ready store for ``{"kind": str, "options": dict | None}``.
 
         Wire options are merged over the server defaults and validated before any
         I/O. Raises :class:`~kode_core.UnknownKindError` (listing the available
         kinds), :class:`~kode_core.ServerOnlyOptionError`,
-        :class:`~kode_core.UnknownOptionError` or :class:`~kode_core.InvalidOptionError`.
+        :class:`~kode_core.UnknownOptionError`, :class:`~kode_core.InvalidOptionError`,
+        or :class:`~kode_core.StoreSpecError` for a malformed descriptor.
         """
         if self._closed:
             raise ConfigurationError("this builder map is closed")
-        if not isinstance(descriptor, Mapping):
+        store = self._pool.build(self._family.name, descriptor)
+        if not isinstance(store, self._family.store):
             raise ConfigurationError(
-                f"a descriptor must be a mapping, got {type(descriptor).__name__}"
+                f"the {self._family.name!r} factory returned {type(store).__name__}, "
+                f"not a {self._family.store.__name__}"
             )
-        extra = set(descriptor) - _DESCRIPTOR_FIELDS
-        if extra:
-            raise ConfigurationError(
-                f"descriptor field {sorted(map(str, extra))[0]!r} is unknown; "
-                "a descriptor has 'kind' and 'options'"
-            )
-        wire = descriptor.get("options") or {}
-        if not isinstance(wire, Mapping):
-            raise ConfigurationError(
-                f"descriptor 'options' must be a mapping or None, got {wire!r}"
-            )
-        kind = descriptor.get("kind")
-        options = self._pool.options_for(kind, wire)
-        assert isinstance(kind, str)
-        return self._make(self._pool.backend(kind, options), options)
+        return store
 
     async def aclose(self) -> None:
         """Close every backend this map opened (not those of a shared pool). Idempotent."""
@@ -172,41 +242,16 @@ class BuilderMap(anyio.abc.AsyncResource, Generic[_S]):
             await self._pool.aclose()
 
     def __repr__(self) -> str:
-        return f"<BuilderMap {self._service} kinds={list(self.kinds)}>"
+        return f"<BuilderMap {self._family.name} kinds={list(self.kinds)}>"
 
 
-def session_stores(
-    defaults: Defaults, *, registry: Registry | None = None
-) -> BuilderMap[SessionStore]:
-    """A builder map of session stores.
+def stores(
+    family: Family[_S] | str, defaults: Defaults, *, registry: Registry | None = None
+) -> BuilderMap[_S]:
+    """A builder map of ``family``'s stores: the one function behind every family's.
 
-    ``defaults`` maps each kind the server offers to its server-side options
-    (any field, server-only included), or is a :class:`BackendPool` shared with
-    other service families. Example::
-
-        stores = session_stores({"sqlite": {"path": "data/kode.db"}})
-        store = stores.build({"kind": "sqlite", "options": {"namespace": "tenant_a"}})
+    ``defaults`` maps each kind the server offers to its server-side options (any
+    field, server-only included), or is a :class:`BackendPool` shared with other
+    families.
     """
-    return BuilderMap("sessions", defaults, _make_session_store, registry=registry)
-
-
-def _make_session_store(backend: Backend, options: BackendOptions) -> SessionStore:
-    return backend.session_store(options)
-
-
-def agent_stores(
-    defaults: Defaults, *, registry: Registry | None = None
-) -> BuilderMap[ExtendedAgentStore]:
-    """A builder map of agent runtime stores, made like :func:`session_stores`.
-
-    Pass the :class:`BackendPool` of a session-store map (``sessions.pool``) to serve
-    both families from one client or pool per configuration::
-
-        agents = agent_stores(sessions.pool)
-        store = agents.build({"kind": "pg", "options": {"namespace": "tenant_a"}})
-    """
-    return BuilderMap("agents", defaults, _make_agent_store, registry=registry)
-
-
-def _make_agent_store(backend: Backend, options: BackendOptions) -> ExtendedAgentStore:
-    return backend.agent_store(options)
+    return BuilderMap(family, defaults, registry=registry)

@@ -9,6 +9,7 @@ The tree::
     │   │   ├── UnknownOptionError        the field does not exist
     │   │   ├── ServerOnlyOptionError     the field may not come from the wire
     │   │   └── InvalidOptionError        .reason: the value is refused
+    │   ├── OptionValueError          .field, .reason: raised by option validators
     │   ├── PluginError               a plugin failed to load or register
     │   └── StoreSpecError            .spec, .problem: a store URL or descriptor is malformed
     ├── InvalidDataError              input refused before any write
@@ -81,6 +82,15 @@ class InvalidOptionError(OptionError):
     def __init__(self, kind: str, field: str, reason: str) -> None:
         self.reason = reason
         super().__init__(kind, field, f"invalid value: {reason}")
+
+
+class OptionValueError(ConfigurationError, ValueError):
+    """Raised by option validators; the builder map turns it into :class:`InvalidOptionError`."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
 
 
 class PluginError(ConfigurationError):

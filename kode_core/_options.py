@@ -5,31 +5,32 @@ set it in a descriptor) or *server-only* (only the server's defaults may set
 it: URLs, paths, credentials, TLS, pool sizes, timeouts). Validators raise
 :class:`OptionValueError`, which the builder map turns into an
 :class:`~kode_core.InvalidOptionError` naming the kind and the field.
+
+Two kinds of options classes use these markers: a backend's :class:`BackendOptions`
+(the engine: which server, how many connections; its server-only values decide which
+builds share a pool) and a family's :class:`FamilyOptions` (what one service family
+needs, e.g. the session store's summary fold; never part of the pool-sharing key).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 
-from ._errors import InvalidOptionError, ServerOnlyOptionError, UnknownOptionError
+from ._errors import (
+    InvalidOptionError,
+    OptionValueError,
+    ServerOnlyOptionError,
+    UnknownOptionError,
+)
 
 WIRE_SAFE = "kode.wire_safe"
 _T = TypeVar("_T")
 _NAMESPACE = re.compile(r"[a-z][a-z0-9_]{0,39}")
-
-
-class OptionValueError(ValueError):
-    """Raised by option validators; carries the field name and the reason."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}")
 
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -106,22 +107,20 @@ def address_of(url: str) -> str:
 
 @attrs.frozen(kw_only=True)
 class BackendOptions:
-    """Options every backend has. Subclass with ``@attrs.frozen(kw_only=True)``."""
+    """Options every backend has. Subclass with ``@attrs.frozen(kw_only=True)``.
+
+    Only what concerns the engine belongs here; a service family's own settings go
+    in its :class:`FamilyOptions`.
+    """
 
     namespace: str = wire_safe(
         default="default",
         validator=check(is_namespace, "must match [a-z][a-z0-9_]{0,39}"),
     )
-    max_entry_bytes: int = server_only(
-        default=4 * 1024 * 1024, validator=check(is_positive_int, "must be a positive int")
-    )
     connect_timeout: float = server_only(
         default=5.0, validator=check(is_positive_number, "must be a positive number of seconds")
     )
     auto_migrate: bool = server_only(default=True, validator=check(is_bool, "must be a bool"))
-    summary_fold: Callable[..., Any] | None = server_only(
-        default=None, validator=check(lambda v: v is None or callable(v), "must be callable")
-    )
 
     def server_config(self) -> tuple[Any, ...]:
         """The server-only values: builds that agree on them share one backend."""
@@ -130,10 +129,21 @@ class BackendOptions:
         )
 
 
-_O = TypeVar("_O", bound=BackendOptions)
+@attrs.frozen(kw_only=True)
+class FamilyOptions:
+    """A service family's own settings. Subclass with ``@attrs.frozen(kw_only=True)``.
+
+    Marked like backend options (:func:`wire_safe`, :func:`server_only`), set in the
+    same defaults mapping and descriptors, but never part of the pool-sharing key:
+    builds that differ only here share one backend.
+    """
 
 
-def check_fields_marked(cls: type[BackendOptions]) -> None:
+_O = TypeVar("_O", bound="BackendOptions | FamilyOptions")
+AnyOptions = BackendOptions | FamilyOptions
+
+
+def check_fields_marked(cls: type[AnyOptions]) -> None:
     """Refuse an options class with a field that is neither wire-safe nor server-only."""
     unmarked = [f.name for f in attrs.fields(cls) if WIRE_SAFE not in f.metadata]
     if unmarked:
@@ -154,7 +164,23 @@ def merge_wire(kind: str, base: _O, wire: Mapping[str, Any]) -> _O:
     return _construct(kind, type(base), lambda: attrs.evolve(base, **wire))
 
 
-def _known(kind: str, cls: type[BackendOptions], values: Mapping[str, Any]) -> dict[str, Any]:
+def split_values(
+    kind: str, classes: Sequence[type[AnyOptions]], values: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """``values`` split by the options class that has each field (a field may be in several).
+
+    A name no class has raises :class:`~kode_core.UnknownOptionError` listing every
+    known field.
+    """
+    fields = [attrs.fields_dict(cls) for cls in classes]
+    known = {name for names in fields for name in names}
+    for name in values:
+        if not isinstance(name, str) or name not in known:
+            raise UnknownOptionError(kind, str(name), known)
+    return [{k: v for k, v in values.items() if k in names} for names in fields]
+
+
+def _known(kind: str, cls: type[AnyOptions], values: Mapping[str, Any]) -> dict[str, Any]:
     fields = attrs.fields_dict(cls)
     for name in values:
         if not isinstance(name, str) or name not in fields:

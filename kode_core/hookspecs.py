@@ -38,3 +38,13 @@ def kode_register_backends(registry: Registry) -> None:
     entry points. Call ``registry.add_backend(...)`` for each kind. Return nothing.
     A kind registered twice is a :class:`~kode_core.PluginError`.
     """
+
+
+@hookspec
+def kode_register_families(registry: Registry) -> None:
+    """Register the service families this plugin defines.
+
+    Called once per registry load, before :func:`kode_register_backends`, so every
+    family is known when backends register their stores. Call
+    ``registry.add_family(Family(...))`` for each. Return nothing.
+    """

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._builders import BuilderMap, session_stores
+from .._builders import BackendPool, BuilderMap
+from .._descriptor import StoreConfig, parse_store
 from .._environment import store_config_from_env
 from .._errors import KodeError
-from .._session_store import SessionStore
-from .._store_url import StoreConfig, parse_store
+from .._store import Store
+from ..sessions import SESSIONS, SessionStore
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,8 +60,22 @@ async def open_store(
     config: StoreConfig, **overrides: Any
 ) -> AsyncIterator[tuple[BuilderMap[SessionStore], SessionStore]]:
     """The builder map of ``config`` (with ``overrides``) and the store it builds."""
-    async with session_stores(config.defaults(**overrides)) as stores:
+    async with BuilderMap(SESSIONS, config.defaults(**overrides)) as stores:
         yield stores, stores.build(config.descriptor())
+
+
+@asynccontextmanager
+async def open_families(
+    config: StoreConfig, **overrides: Any
+) -> AsyncIterator[tuple[BackendPool, dict[str, Store]]]:
+    """The pool of ``config`` (with ``overrides``) and a store of every family its kind
+    provides, by family name: what ``kode migrate`` and ``kode doctor`` loop over."""
+    async with BackendPool(config.defaults(**overrides)) as pool:
+        descriptor = config.descriptor()
+        yield (
+            pool,
+            {family: pool.build(family, descriptor) for family in pool.families(config.kind)},
+        )
 
 
 def console(*, stderr: bool = False) -> Console:

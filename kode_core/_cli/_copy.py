@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from .._session_store import SessionStore
+from ..sessions import SessionStore
 from ._common import is_terminal
 
 #: Most entries, and most bytes of JSON, in one append of a copy.

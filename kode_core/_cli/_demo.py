@@ -18,8 +18,8 @@ from typing import Any
 
 import anyio
 
-from .._session_store import SessionStore, sdk_summary_fold
-from .._store_url import StoreConfig, embedded_default, parse_store
+from .._descriptor import StoreConfig, embedded_default, parse_store
+from ..sessions import SessionStore, sdk_summary_fold
 from . import _demo_script
 from ._common import CliError, HelpFormatter, console, format_ms, open_store, session_title
 from ._sessions import print_entries, print_session_table, session_rows

@@ -10,7 +10,7 @@ import sys
 
 import anyio
 
-from .._store_url import parse_store
+from .._descriptor import parse_store
 from . import _demo_script
 from ._common import CliError, open_store
 from ._demo import fold_overrides

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from .._errors import NotSupportedError
-from .._session_store import SessionStore
+from ..sessions import SessionStore
 from ._common import (
     CliError,
     HelpFormatter,

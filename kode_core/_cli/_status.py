@@ -9,7 +9,7 @@ import sys
 import time
 
 from .._registry import default_registry
-from ._common import HelpFormatter, add_store_argument, console, open_store, resolve
+from ._common import HelpFormatter, add_store_argument, console, open_families, resolve
 
 #: Round trips timed by ``kode doctor`` after the first answer.
 _LATENCY_SAMPLES = 5
@@ -79,53 +79,63 @@ async def run_doctor(args: argparse.Namespace) -> int:
     out = console()
     out.print(f"store      {config.describe()}")
     # auto_migrate off: a health check must not create the schema it is checking.
-    async with open_store(config, auto_migrate=False) as (stores, store):
+    async with open_families(config, auto_migrate=False) as (pool, stores):
+        first = next(iter(stores.values()))
         started = time.perf_counter()
-        found = await store.schema_version()
+        await first.schema_version()
         first_ms = (time.perf_counter() - started) * 1000
         samples = []
         for _ in range(_LATENCY_SAMPLES):
             started = time.perf_counter()
-            await store.schema_version()
+            await first.schema_version()
             samples.append((time.perf_counter() - started) * 1000)
-        supported = store.supported_schema_version
-        [backend] = stores.open_backends
+        versions = {
+            family: (await store.schema_version(), store.supported_schema_version)
+            for family, store in stores.items()
+        }
+        [backend] = pool.open_backends
         out.print(f"reachable  yes, first answer in {first_ms:.1f} ms (connecting included)")
         out.print(
             f"latency    {statistics.median(samples):.2f} ms per round trip "
             f"(median of {_LATENCY_SAMPLES})"
         )
-        state = "current" if found == supported else "NOT current"
-        out.print(f"schema     version {found}, this code applies {supported}: {state}")
+        for family, (found, supported) in versions.items():
+            state = "current" if found == supported else "NOT current"
+            out.print(
+                f"schema     {family}: version {found}, this code applies {supported}: {state}"
+            )
         out.print(f"driver     {backend.driver_version}")
-    if found < supported:
-        what = "no schema yet" if found == 0 else f"schema version {found}"
-        print(
-            f"kode doctor: unhealthy: {what} in namespace {store.namespace!r}, this code "
-            f"applies {supported}; run `kode migrate`",
-            file=sys.stderr,
-        )
-        return 1
-    if found > supported:
-        print(
-            f"kode doctor: unhealthy: schema version {found} is newer than this code's "
-            f"{supported}; upgrade the {config.kind} plugin",
-            file=sys.stderr,
-        )
-        return 1
+    namespace = first.namespace
+    for family, (found, supported) in versions.items():
+        if found < supported:
+            what = "no schema yet" if found == 0 else f"schema version {found}"
+            print(
+                f"kode doctor: unhealthy: {family}: {what} in namespace {namespace!r}, this "
+                f"code applies {supported}; run `kode migrate`",
+                file=sys.stderr,
+            )
+            return 1
+        if found > supported:
+            print(
+                f"kode doctor: unhealthy: {family}: schema version {found} is newer than this "
+                f"code's {supported}; upgrade the {config.kind} plugin",
+                file=sys.stderr,
+            )
+            return 1
     out.print("healthy")
     return 0
 
 
 async def run_migrate(args: argparse.Namespace) -> int:
     config = resolve(args.store, args.namespace)
-    async with open_store(config, auto_migrate=False) as (_, store):
-        before = await store.schema_version()
-        await store.migrate()
-        after = await store.schema_version()
     where = config.describe()
-    if before == after:
-        print(f"ok: {where}: already at schema version {after}")
-    else:
-        print(f"ok: {where}: schema version {before} -> {after}")
+    async with open_families(config, auto_migrate=False) as (_, stores):
+        for family, store in stores.items():
+            before = await store.schema_version()
+            await store.migrate()
+            after = await store.schema_version()
+            if before == after:
+                print(f"ok: {where}: {family} already at schema version {after}")
+            else:
+                print(f"ok: {where}: {family} schema version {before} -> {after}")
     return 0

@@ -20,8 +20,7 @@ from collections.abc import AsyncIterator
 from typing import IO, Any
 
 from .._errors import InvalidDataError
-from .._records import SessionKey
-from .._session_store import SessionStore
+from ..sessions import SessionKey, SessionStore
 from ._common import HelpFormatter, add_store_argument, open_store, resolve
 from ._copy import copy_store
 

@@ -5,15 +5,15 @@ A backend runs the session-store contract by subclassing
 :class:`AgentStoreConformance`, each providing a ``store_factory`` fixture.
 """
 
-from ._agent_store_suite import (
+from ._factory import StoreFactory, unique_namespace
+from ._package_checks import check_exports, check_plugin
+from ._readme import readme_example, run_readme_example, user_environment
+from .agents import (
     AgentStoreConformance,
     BaseAgentStoreConformance,
     QueryableAgentStoreConformance,
 )
-from ._factory import StoreFactory, unique_namespace
-from ._package_checks import check_exports, check_plugin
-from ._readme import readme_example, run_readme_example, user_environment
-from ._session_store_suite import SessionStoreConformance
+from .sessions import SessionStoreConformance
 
 __all__ = [
     "AgentStoreConformance",

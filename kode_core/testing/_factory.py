@@ -7,16 +7,20 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.lowlevel
 import attrs
 
-from .._agent_store_extended import ExtendedAgentStore
-from .._builders import BuilderMap, agent_stores, session_stores
-from .._registry import load_registry
-from .._session_store import SessionStore
+from .._builders import BuilderMap
+from .._family import Family
+from .._registry import Registry, load_registry
+from .._store import Store
+from ..agents import AGENTS, ExtendedAgentStore
+from ..sessions import SESSIONS, SessionStore
+
+_S = TypeVar("_S", bound=Store)
 
 
 def unique_namespace(prefix: str = "t") -> str:
@@ -37,19 +41,25 @@ class StoreFactory:
     defaults: Mapping[str, Any] = attrs.field(factory=dict)
     plugins: tuple[str, ...] = ()
 
-    def open(self, **overrides: Any) -> BuilderMap[SessionStore]:
-        """A builder map with ``defaults`` (updated by ``overrides``) for :attr:`kind`."""
-        registry = load_registry(
+    def registry(self) -> Registry:
+        """A registry of the built-ins and :attr:`plugins`, with autoload off."""
+        return load_registry(
             [importlib.import_module(name) for name in self.plugins], autoload=False
         )
-        return session_stores({self.kind: {**self.defaults, **overrides}}, registry=registry)
+
+    def open_family(self, family: Family[_S] | str, **overrides: Any) -> BuilderMap[_S]:
+        """A builder map of ``family`` with ``defaults`` (updated by ``overrides``) for
+        :attr:`kind`."""
+        defaults = {self.kind: {**self.defaults, **overrides}}
+        return BuilderMap(family, defaults, registry=self.registry())
+
+    def open(self, **overrides: Any) -> BuilderMap[SessionStore]:
+        """A session-store builder map, made like :meth:`open_family`."""
+        return self.open_family(SESSIONS, **overrides)
 
     def open_agents(self, **overrides: Any) -> BuilderMap[ExtendedAgentStore]:
-        """An agent-store builder map, made like :meth:`open`."""
-        registry = load_registry(
-            [importlib.import_module(name) for name in self.plugins], autoload=False
-        )
-        return agent_stores({self.kind: {**self.defaults, **overrides}}, registry=registry)
+        """An agent-store builder map, made like :meth:`open_family`."""
+        return self.open_family(AGENTS, **overrides)
 
     def descriptor(self, namespace: str) -> dict[str, Any]:
         """The wire descriptor a client would send for ``namespace``."""

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import abc
 import json
-import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
+from .._errors import InvalidDataError, NotSupportedError
+from .._options import BackendOptions
+from .._store import Store
 from ._entries import decode_entry, encode_batch
-from ._errors import InvalidDataError, NotSupportedError
-from ._options import BackendOptions
+from ._options import SessionOptions
 from ._records import (
     EncodedEntry,
     EntryPage,
@@ -35,11 +36,6 @@ SummaryFold = Callable[[Any, Any, Any], Any]
 DEFAULT_PAGE_SIZE = 1000
 
 
-def now_ms() -> int:
-    """Storage write time in epoch milliseconds: the clock of every ``mtime``."""
-    return time.time_ns() // 1_000_000
-
-
 def sdk_summary_fold() -> SummaryFold | None:
     """The Claude Agent SDK's ``fold_session_summary`` if that package is importable."""
     try:
@@ -55,7 +51,7 @@ def _check_limit(name: str, value: object) -> int:
     return value
 
 
-class SessionStore(abc.ABC):
+class SessionStore(Store):
     """Append-only transcripts per (project, session, subpath), idempotent by entry ``uuid``.
 
     A drop-in value for ``ClaudeAgentOptions(session_store=...)``. Every method
@@ -64,15 +60,10 @@ class SessionStore(abc.ABC):
     that cannot be reached raises :class:`~kode_core.BackendUnavailableError`.
     """
 
-    def __init__(self, options: BackendOptions) -> None:
-        self._max_entry_bytes = options.max_entry_bytes
-        self._namespace = options.namespace
-        self._fold: SummaryFold | None = options.summary_fold or sdk_summary_fold()
-
-    @property
-    def namespace(self) -> str:
-        """The tenant namespace this store reads and writes."""
-        return self._namespace
+    def __init__(self, options: BackendOptions, settings: SessionOptions) -> None:
+        super().__init__(options)
+        self._max_entry_bytes = settings.max_entry_bytes
+        self._fold: SummaryFold | None = settings.summary_fold or sdk_summary_fold()
 
     @property
     def offers_summaries(self) -> bool:
@@ -126,32 +117,6 @@ class SessionStore(abc.ABC):
         return await self._subkeys(session_key)
 
     # -- kode's additions -------------------------------------------------------
-
-    async def migrate(self) -> None:
-        """Create or upgrade this store's storage now and record its schema version.
-
-        What ``auto_migrate`` does on first use, done on purpose and whatever that
-        option says: a deploy pipeline calls it, and the application then runs with
-        ``auto_migrate=False``. Idempotent, and safe from several processes at once.
-        Raises :class:`~kode_core.SchemaVersionError` if the stored schema is newer
-        than this code, :class:`~kode_core.BackendUnavailableError` if the engine
-        cannot be reached.
-        """
-        await self._migrate()
-
-    async def schema_version(self) -> int:
-        """The schema version recorded for this namespace in the engine; 0 when none is.
-
-        Reads only and creates nothing, whatever ``auto_migrate`` says, so a health check
-        may call it; compare with :attr:`supported_schema_version`. Raises
-        :class:`~kode_core.BackendUnavailableError` if the engine cannot be reached.
-        """
-        return await self._schema_version()
-
-    @property
-    @abc.abstractmethod
-    def supported_schema_version(self) -> int:
-        """The schema version this code reads and writes, the one :meth:`migrate` applies."""
 
     async def list_projects_page(
         self, *, after: str | None = None, limit: int = DEFAULT_PAGE_SIZE
@@ -244,15 +209,6 @@ class SessionStore(abc.ABC):
         return SessionKey.parse({"project_key": project_key, "session_id": "-"}).project_key
 
     # -- what a backend implements -----------------------------------------------
-
-    @abc.abstractmethod
-    async def _migrate(self) -> None:
-        """Bring this namespace's storage to the current schema version (even if
-        ``auto_migrate`` is off); a no-op when it is current."""
-
-    @abc.abstractmethod
-    async def _schema_version(self) -> int:
-        """The version recorded for this namespace, 0 if none; reads only, creates nothing."""
 
     @abc.abstractmethod
     async def _projects(self, after: str | None, limit: int) -> list[str]:

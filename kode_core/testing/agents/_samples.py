@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from .._agent_records import (
+from ...agents import (
     AgentEvent,
     AgentInfo,
     Bookmark,
@@ -28,7 +28,7 @@ from .._agent_records import (
 )
 
 if TYPE_CHECKING:
-    from .._agent_store_extended import ExtendedAgentStore
+    from ...agents import ExtendedAgentStore
 
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ._errors import InvalidEntryError
+from .._errors import InvalidEntryError
 from ._records import EncodedEntry
 
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import attrs
 
-from ._agent_records import Message, ToolCallRecord
+from ._records import Message, ToolCallRecord
 
 UTC = timezone.utc
 

@@ -18,12 +18,12 @@ import anyio.to_thread
 import attrs
 import pytest
 
-from .._agent_store_extended import ExtendedAgentStore
-from .._errors import InvalidDataError, InvalidRecordError, LockTimeoutError, NotFoundError
-from . import _agent_samples as sample
-from ._agent_processes import hold_lock, save_own_list, start, wait_for_file
-from ._agent_samples import AGENT, everything, fill
-from ._factory import StoreFactory
+from ..._errors import InvalidDataError, InvalidRecordError, LockTimeoutError, NotFoundError
+from ...agents import ExtendedAgentStore
+from .._factory import StoreFactory
+from . import _samples as sample
+from ._processes import hold_lock, save_own_list, start, wait_for_file
+from ._samples import AGENT, everything, fill
 
 WRITERS = 8
 

@@ -9,31 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._agent_store_extended import ExtendedAgentStore
-from ._builders import BackendPool, agent_stores
-from ._environment import store_config_from_env
-from ._errors import ConfigurationError
-from ._registry import Registry
-from ._store_url import KIND_ALIASES, StoreConfig, parse_store
-
-
-def _config_from_mapping(config: Mapping[str, Any]) -> StoreConfig:
-    unknown = set(config) - {"kind", "type", "options"}
-    if unknown:
-        raise ConfigurationError(
-            f"store config field {sorted(map(str, unknown))[0]!r} is unknown; "
-            "a store config has 'kind' (or 'type') and 'options'"
-        )
-    kind = config.get("kind", config.get("type"))
-    if not isinstance(kind, str) or kind.lower() not in KIND_ALIASES:
-        raise ConfigurationError(
-            f"store config kind {kind!r} is not a store type; "
-            f"use one of {', '.join(sorted(KIND_ALIASES))}"
-        )
-    options = config.get("options") or {}
-    if not isinstance(options, Mapping):
-        raise ConfigurationError(f"store config 'options' must be a mapping, got {options!r}")
-    return StoreConfig(KIND_ALIASES[kind.lower()], options)
+from .._builders import BackendPool
+from .._descriptor import StoreConfig, parse_store
+from .._environment import store_config_from_env
+from .._errors import ConfigurationError
+from .._registry import Registry
+from ._family import agent_stores
+from ._store_extended import ExtendedAgentStore
 
 
 def create_store(
@@ -60,7 +42,7 @@ def create_store(
                 f"a store config must be a StoreConfig, a string or a mapping, "
                 f"got {type(config).__name__}"
             )
-        config = _config_from_mapping(config)
+        config = StoreConfig.from_mapping(config, registry)
     pool = BackendPool(config.defaults(**overrides), registry=registry)
     store = agent_stores(pool).build(config.descriptor())
     store.own(pool)
@@ -79,5 +61,5 @@ def create_store_from_env(
     ``POSTGRES_HOST``; the error names the variables. See
     :func:`~kode_core.store_config_from_env` for every variable.
     """
-    config = store_config_from_env(environ, require_location=True)
+    config = store_config_from_env(environ, require_location=True, registry=registry)
     return create_store(config, registry=registry, **overrides)

@@ -15,8 +15,8 @@ from typing import Any
 
 import attrs
 
-from ._errors import InvalidRecordError
-from ._record_codec import (
+from .._errors import InvalidRecordError
+from .._record_codec import (
     BOOL,
     INT,
     JSON,

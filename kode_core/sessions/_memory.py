@@ -1,29 +1,19 @@
-"""The ``memory`` backend: the executable reference for every contract, in-process only."""
+"""Session transcripts in this process's memory: the executable reference of the contract."""
 
 from __future__ import annotations
 
 import bisect
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import attrs
 
-from ._backend import Backend
-from ._memory_agent_store import AgentData, MemoryAgentStore
-from ._options import BackendOptions
+from .._clock import now_ms
+from .._options import BackendOptions
+from ..memory import MemoryBackend
+from ._options import SessionOptions
 from ._records import EncodedEntry, SessionKey, SessionListing, SessionSummary
-from ._session_store import SessionStore, now_ms
-from ._version import __version__
-from .hookspecs import hookimpl
-
-if TYPE_CHECKING:
-    from ._registry import Registry
-
-
-@attrs.frozen(kw_only=True)
-class MemoryOptions(BackendOptions):
-    """Options of the ``memory`` backend: only the common ones."""
+from ._store import SessionStore
 
 
 @attrs.define
@@ -40,31 +30,6 @@ _Data = dict[SessionKey, _Transcript]
 SCHEMA_VERSION = 1
 
 
-class MemoryBackend(Backend):
-    """Keeps every namespace's data in dictionaries of this process."""
-
-    kind = "memory"
-
-    def __init__(self, options: MemoryOptions) -> None:
-        self._namespaces: dict[str, _Data] = {}
-        self._agent_namespaces: dict[str, AgentData] = {}
-
-    def session_store(self, options: BackendOptions) -> MemorySessionStore:
-        return MemorySessionStore(self._namespaces.setdefault(options.namespace, {}), options)
-
-    def agent_store(self, options: BackendOptions) -> MemoryAgentStore:
-        data = self._agent_namespaces.setdefault(options.namespace, AgentData())
-        return MemoryAgentStore(data, options)
-
-    @property
-    def driver_version(self) -> str:
-        return f"none (in-process, kode-core {__version__})"
-
-    async def aclose(self) -> None:
-        self._namespaces.clear()
-        self._agent_namespaces.clear()
-
-
 class MemorySessionStore(SessionStore):
     """Session transcripts in memory.
 
@@ -72,9 +37,11 @@ class MemorySessionStore(SessionStore):
     atomic on the event loop without a lock.
     """
 
-    def __init__(self, data: _Data, options: BackendOptions) -> None:
-        super().__init__(options)
-        self._data = data
+    def __init__(
+        self, backend: MemoryBackend, options: BackendOptions, settings: SessionOptions
+    ) -> None:
+        super().__init__(options, settings)
+        self._data: _Data = backend.namespace_data("sessions", options.namespace, dict)
 
     def __repr__(self) -> str:
         return f"<MemorySessionStore namespace={self.namespace!r}>"
@@ -167,11 +134,3 @@ class MemorySessionStore(SessionStore):
 
 def _position(row: tuple[int, str]) -> int:
     return row[0]
-
-
-@hookimpl
-def kode_register_backends(registry: Registry) -> None:
-    """Register the built-in ``memory`` backend."""
-    registry.add_backend(
-        "memory", options=MemoryOptions, factory=MemoryBackend, services={"sessions", "agents"}
-    )

@@ -8,12 +8,10 @@ from typing import Any
 import anyio
 import pytest
 
-from .._agent_records import ToolCallState
-from .._agent_results import StoredMessage
-from .._agent_store_extended import ExtendedAgentStore
-from .._errors import InvalidRecordError
-from . import _agent_samples as sample
-from ._agent_samples import AGENT
+from ..._errors import InvalidRecordError
+from ...agents import ExtendedAgentStore, StoredMessage, ToolCallState
+from . import _samples as sample
+from ._samples import AGENT
 
 
 async def _three_agents(store: ExtendedAgentStore) -> None:

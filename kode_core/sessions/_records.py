@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from ._errors import InvalidKeyError
+from .._errors import InvalidKeyError
 
 #: Longest accepted ``project_key``, ``session_id`` or ``subpath``, in characters.
 MAX_KEY_PART_LENGTH = 1024

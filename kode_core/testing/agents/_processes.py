@@ -15,8 +15,8 @@ from typing import Any
 
 import anyio
 
-from ._agent_samples import conversation
-from ._factory import StoreFactory
+from .._factory import StoreFactory
+from ._samples import conversation
 
 
 def start(target: Any, *args: Any) -> multiprocessing.process.BaseProcess:

@@ -11,7 +11,11 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ._agent_queries import (
+from .._errors import ConflictError
+from .._options import BackendOptions
+from ..memory import MemoryBackend
+from ._options import AgentOptions
+from ._queries import (
     MessageQuery,
     SessionQuery,
     ToolCallQuery,
@@ -19,8 +23,8 @@ from ._agent_queries import (
     select_sessions,
     select_tool_calls,
 )
-from ._agent_results import AgentStats
-from ._agent_rows import (
+from ._results import AgentStats
+from ._rows import (
     Doc,
     DocFamily,
     InfoRow,
@@ -29,9 +33,7 @@ from ._agent_rows import (
     ToolCallRow,
     plan_replace,
 )
-from ._agent_store_extended import ExtendedAgentStore
-from ._errors import ConflictError
-from ._options import BackendOptions
+from ._store_extended import ExtendedAgentStore
 
 
 @attrs.define
@@ -59,6 +61,10 @@ class _Lease:
     owner: str | None = None
     expires: float = 0.0
     token: int = 0
+
+
+#: The memory backend's layout has one version: there is nothing stored to migrate.
+SCHEMA_VERSION = 1
 
 
 @attrs.define
@@ -90,12 +96,21 @@ class MemoryAgentStore(ExtendedAgentStore):
     event loop. The lock works between tasks of this process only.
     """
 
-    def __init__(self, data: AgentData, options: BackendOptions) -> None:
-        super().__init__(options)
-        self._data = data
+    def __init__(
+        self, backend: MemoryBackend, options: BackendOptions, settings: AgentOptions
+    ) -> None:
+        super().__init__(options, settings)
+        self._data = backend.namespace_data("agents", options.namespace, AgentData)
 
     def __repr__(self) -> str:
         return f"<MemoryAgentStore namespace={self.namespace!r}>"
+
+    @property
+    def supported_schema_version(self) -> int:
+        return SCHEMA_VERSION
+
+    async def _schema_version(self) -> int:
+        return SCHEMA_VERSION  # dictionaries are always at the current layout
 
     def _agent(self, agent_id: str) -> _Agent:
         return self._data.agents.setdefault(agent_id, _Agent())

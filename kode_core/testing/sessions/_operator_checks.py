@@ -10,10 +10,10 @@ from typing import ClassVar
 
 import pytest
 
-from .._builders import BuilderMap
-from .._errors import SchemaVersionError
-from .._session_store import SessionStore
-from ._factory import StoreFactory, unique_namespace
+from ..._builders import BuilderMap
+from ..._errors import SchemaVersionError
+from ...sessions import SessionStore
+from .._factory import StoreFactory, unique_namespace
 
 
 async def _projects_page_by_page(store: SessionStore, limit: int) -> list[str]:

@@ -22,9 +22,13 @@ import builtins
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-import anyio.abc
-
-from ._agent_records import (
+from .._clock import now_ms
+from .._errors import InvalidRecordError
+from .._options import BackendOptions
+from .._record_codec import Record, choice, to_ms
+from .._store import Store
+from ._options import AgentOptions
+from ._records import (
     AgentInfo,
     Bookmark,
     CompressionRecord,
@@ -38,12 +42,8 @@ from ._agent_records import (
     TodoSnapshot,
     ToolCallRecord,
 )
-from ._agent_results import MetricsRecorder
-from ._agent_rows import Doc, DocFamily, InfoRow, MessageRow, ToolCallRow, digest
-from ._errors import InvalidRecordError
-from ._options import BackendOptions
-from ._record_codec import Record, choice, to_ms
-from ._session_store import now_ms
+from ._results import MetricsRecorder
+from ._rows import Doc, DocFamily, InfoRow, MessageRow, ToolCallRow, digest
 
 _R = TypeVar("_R", bound=Record)
 
@@ -69,7 +69,7 @@ def _check_list(value: object, name: str) -> Sequence[Any]:
     return value
 
 
-class AgentStore(anyio.abc.AsyncResource):
+class AgentStore(Store):
     """Everything an agent runtime persists, per agent id, on one engine.
 
     Every method raises :class:`~kode_core.InvalidRecordError` for bad input
@@ -77,16 +77,10 @@ class AgentStore(anyio.abc.AsyncResource):
     the engine cannot be reached. Lists saved whole are replaced atomically.
     """
 
-    def __init__(self, options: BackendOptions) -> None:
-        self._namespace = options.namespace
-        self._max_record_bytes = options.max_entry_bytes
+    def __init__(self, options: BackendOptions, settings: AgentOptions) -> None:
+        super().__init__(options)
+        self._max_record_bytes = settings.max_entry_bytes
         self._metrics = MetricsRecorder()
-        self._closer: anyio.abc.AsyncResource | None = None
-
-    @property
-    def namespace(self) -> str:
-        """The tenant namespace this store reads and writes."""
-        return self._namespace
 
     # -- encoding shared by every method ---------------------------------------------
 
@@ -386,30 +380,11 @@ class AgentStore(anyio.abc.AsyncResource):
         with self._metrics.timed("queries"):
             return await self._list_agents(prefix or None)
 
-    async def migrate(self) -> None:
-        """Create or upgrade the storage now, whatever ``auto_migrate`` says. Idempotent."""
-        await self._migrate()
-
-    def own(self, resource: anyio.abc.AsyncResource) -> None:
-        """Make :meth:`aclose` (and ``async with``) close ``resource``, e.g. the backend pool
-        of a store that :func:`~kode_core.create_store` made."""
-        self._closer = resource
-
-    async def aclose(self) -> None:
-        """Release what this store owns: the backend, for a store made by ``create_store``."""
-        closer, self._closer = self._closer, None
-        if closer is not None:
-            await closer.aclose()
-
     #: The KODE SDK's name for :meth:`list_agents`.
     list = list_agents
 
     # -- what a backend implements --------------------------------------------------------
     # Every write primitive also records that the agent exists (for exists/list).
-
-    @abc.abstractmethod
-    async def _migrate(self) -> None:
-        """Bring this namespace's agent-store schema to the current version."""
 
     @abc.abstractmethod
     async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:

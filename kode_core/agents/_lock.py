@@ -18,7 +18,7 @@ from types import TracebackType
 import anyio
 import anyio.abc
 
-from ._errors import InvalidDataError, LockTimeoutError
+from .._errors import InvalidDataError, LockTimeoutError
 
 log = logging.getLogger("kode_core.lock")
 

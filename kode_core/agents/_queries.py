@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ._agent_records import ToolCallState
-from ._agent_rows import InfoRow, MessageRow, ToolCallRow
-from ._errors import InvalidRecordError
-from ._record_codec import TIME, to_ms
+from .._errors import InvalidRecordError
+from .._record_codec import TIME, to_ms
+from ._records import ToolCallState
+from ._rows import InfoRow, MessageRow, ToolCallRow
 
 DEFAULT_LIMIT = 100
 CONTENT_TYPES = frozenset(

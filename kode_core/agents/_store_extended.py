@@ -12,10 +12,11 @@ from typing import Any
 
 import attrs
 
-from ._agent_lock import AgentLock
-from ._agent_queries import MessageQuery, SessionQuery, ToolCallQuery, parse_query
-from ._agent_records import AgentInfo, Message, ToolCallRecord
-from ._agent_results import (
+from .._errors import InvalidRecordError, KodeError, NotFoundError
+from ._lock import AgentLock
+from ._queries import MessageQuery, SessionQuery, ToolCallQuery, parse_query
+from ._records import AgentInfo, Message, ToolCallRecord
+from ._results import (
     AgentStats,
     ConsistencyReport,
     HealthStatus,
@@ -23,9 +24,8 @@ from ._agent_results import (
     StoredToolCall,
     StoreMetrics,
 )
-from ._agent_rows import InfoRow
-from ._agent_store import AgentStore, check_agent_id
-from ._errors import InvalidRecordError, KodeError, NotFoundError
+from ._rows import InfoRow
+from ._store import AgentStore, check_agent_id
 
 UTC = timezone.utc
 

@@ -24,18 +24,18 @@ import anyio
 import anyio.to_process
 import pytest
 
-from .._builders import BuilderMap
-from .._errors import InvalidEntryError, InvalidKeyError, SchemaVersionError
-from .._session_store import SessionStore
-from ._factory import (
+from ..._builders import BuilderMap
+from ..._errors import InvalidEntryError, InvalidKeyError, SchemaVersionError
+from ...sessions import SessionStore
+from .._factory import (
     StoreFactory,
     process_writer,
     unique_namespace,
     write_batches,
     writer_batches,
 )
-from ._session_store_operator_suite import SessionStoreOperatorChecks
-from ._suite_base import ConformanceSuite
+from .._suite_base import ConformanceSuite
+from ._operator_checks import SessionStoreOperatorChecks
 
 #: The SessionStore methods the Claude Agent SDK treats as optional.
 SDK_OPTIONAL_METHODS = ("delete", "list_session_summaries", "list_sessions", "list_subkeys")

@@ -24,16 +24,15 @@ from typing import Any
 import anyio
 import pytest
 
-from .._agent_records import EventChannel, ToolCallState
-from .._agent_store_extended import ExtendedAgentStore
-from .._builders import BuilderMap
-from .._errors import ConflictError, InvalidRecordError, SchemaVersionError
-from . import _agent_samples as sample
-from ._agent_extended_checks import ExtendedChecks
-from ._agent_query_checks import QueryChecks
-from ._agent_samples import AGENT, SPECIAL_IDS, everything, fill
-from ._factory import StoreFactory, unique_namespace
-from ._suite_base import ConformanceSuite
+from ..._builders import BuilderMap
+from ..._errors import ConflictError, InvalidRecordError, SchemaVersionError
+from ...agents import EventChannel, ExtendedAgentStore, ToolCallState
+from .._factory import StoreFactory, unique_namespace
+from .._suite_base import ConformanceSuite
+from . import _samples as sample
+from ._extended_checks import ExtendedChecks
+from ._query_checks import QueryChecks
+from ._samples import AGENT, SPECIAL_IDS, everything, fill
 
 
 @pytest.mark.anyio

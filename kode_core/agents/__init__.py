@@ -1,0 +1,132 @@
+"""The agent runtime store: the KODE SDK's ``Store`` contract, its records and builders.
+
+Users build stores with :func:`agent_stores` (or :func:`create_store`) and write the
+records defined here (:class:`Message`, :class:`ToolCallRecord`...); engine authors
+implement :class:`ExtendedAgentStore` with the row helpers (:func:`plan_replace`...).
+"""
+
+from ._factory import create_store, create_store_from_env
+from ._family import AGENTS, agent_stores
+from ._lock import AgentLock
+from ._memory import MemoryAgentStore
+from ._options import AgentOptions
+from ._queries import (
+    MessageQuery,
+    SessionQuery,
+    ToolCallQuery,
+    select_messages,
+    select_sessions,
+    select_tool_calls,
+)
+from ._records import (
+    AgentEvent,
+    AgentInfo,
+    AuditEntry,
+    Bookmark,
+    CompressionRecord,
+    ContentBlock,
+    EventChannel,
+    HistoryWindow,
+    ImageUrlBlock,
+    MediaBlock,
+    MediaCacheRecord,
+    MediaKind,
+    Message,
+    ReasoningBlock,
+    RecoveredFile,
+    Role,
+    Snapshot,
+    TextBlock,
+    Timeline,
+    TodoItem,
+    TodoSnapshot,
+    ToolCallApproval,
+    ToolCallRecord,
+    ToolCallState,
+    ToolResultBlock,
+    ToolUseBlock,
+    UnknownBlock,
+)
+from ._results import (
+    AgentStats,
+    ConsistencyReport,
+    HealthStatus,
+    OperationStats,
+    StoredMessage,
+    StoredToolCall,
+    StoreMetrics,
+)
+from ._rows import (
+    Doc,
+    DocFamily,
+    InfoRow,
+    MessageRow,
+    ReplacePlan,
+    StoredRowState,
+    ToolCallRow,
+    plan_replace,
+)
+from ._store import AgentStore, check_agent_id
+from ._store_extended import ExtendedAgentStore, QueryableAgentStore
+
+__all__ = [
+    "AGENTS",
+    "AgentEvent",
+    "AgentInfo",
+    "AgentLock",
+    "AgentOptions",
+    "AgentStats",
+    "AgentStore",
+    "AuditEntry",
+    "Bookmark",
+    "CompressionRecord",
+    "ConsistencyReport",
+    "ContentBlock",
+    "Doc",
+    "DocFamily",
+    "EventChannel",
+    "ExtendedAgentStore",
+    "HealthStatus",
+    "HistoryWindow",
+    "ImageUrlBlock",
+    "InfoRow",
+    "MediaBlock",
+    "MediaCacheRecord",
+    "MediaKind",
+    "MemoryAgentStore",
+    "Message",
+    "MessageQuery",
+    "MessageRow",
+    "OperationStats",
+    "QueryableAgentStore",
+    "ReasoningBlock",
+    "RecoveredFile",
+    "ReplacePlan",
+    "Role",
+    "SessionQuery",
+    "Snapshot",
+    "StoreMetrics",
+    "StoredMessage",
+    "StoredRowState",
+    "StoredToolCall",
+    "TextBlock",
+    "Timeline",
+    "TodoItem",
+    "TodoSnapshot",
+    "ToolCallApproval",
+    "ToolCallQuery",
+    "ToolCallRecord",
+    "ToolCallRow",
+    "ToolCallState",
+    "ToolResultBlock",
+    "ToolUseBlock",
+    "UnknownBlock",
+    "agent_stores",
+    "check_agent_id",
+    "create_store",
+    "create_store_from_env",
+    "plan_replace",
+    "select_messages",
+    "select_sessions",
+    "select_tool_calls",
+]

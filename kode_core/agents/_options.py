@@ -1,0 +1,20 @@
+"""The agent-store family's own settings."""
+
+from __future__ import annotations
+
+import attrs
+
+from .._options import FamilyOptions, check, is_positive_int, server_only
+
+
+@attrs.frozen(kw_only=True)
+class AgentOptions(FamilyOptions):
+    """Settings of every agent store, whatever the engine (server-only).
+
+    ``max_entry_bytes`` caps the JSON of one stored record (a message, a tool call,
+    an event...), 4 MiB by default; the same option caps a session entry.
+    """
+
+    max_entry_bytes: int = server_only(
+        default=4 * 1024 * 1024, validator=check(is_positive_int, "must be a positive int")
+    )
