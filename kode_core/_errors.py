@@ -139,20 +139,30 @@ class InvalidRecordError(InvalidDataError):
         super().__init__(f"invalid {field}: {reason}; nothing was stored")
 
 
-class NotFoundError(KodeError, LookupError):
-    """The record asked for does not exist."""
+class _ContextError(KodeError):
+    """An error whose keyword context (``agent_id=``, ``seq=``...) is kept as attributes."""
+
+    def __init__(self, message: str, **context: object) -> None:
+        super().__init__(message)
+        self.context = context
+        for name, value in context.items():
+            setattr(self, name, value)
 
 
-class ConflictError(KodeError):
-    """A concurrent change won; the operation was not applied."""
+class NotFoundError(_ContextError, LookupError):
+    """The record asked for does not exist; ``context`` names it (``agent_id=``...)."""
+
+
+class ConflictError(_ContextError):
+    """A concurrent change won; the operation was not applied. ``context`` says where."""
 
 
 class NotSupportedError(KodeError, NotImplementedError):
     """The store does not offer this capability with its current configuration."""
 
 
-class LockTimeoutError(KodeError, TimeoutError):
-    """A lock could not be acquired in time."""
+class LockTimeoutError(_ContextError, TimeoutError):
+    """A lock could not be acquired in time; ``context`` names it (``agent_id=``...)."""
 
 
 class DecryptionError(KodeError):

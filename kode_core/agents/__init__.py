@@ -66,7 +66,7 @@ from ._rows import (
     ToolCallRow,
     plan_replace,
 )
-from ._store import AgentStore, check_agent_id
+from ._store import AgentStore, check_agent_id, event_conflict
 from ._store_extended import ExtendedAgentStore, QueryableAgentStore
 
 __all__ = [
@@ -125,6 +125,7 @@ __all__ = [
     "check_agent_id",
     "create_store",
     "create_store_from_env",
+    "event_conflict",
     "plan_replace",
     "select_messages",
     "select_sessions",

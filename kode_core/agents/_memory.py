@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 
 import attrs
 
-from .._errors import ConflictError
 from .._options import BackendOptions
 from ..memory import MemoryBackend
 from ._options import AgentOptions
@@ -33,6 +32,7 @@ from ._rows import (
     ToolCallRow,
     plan_replace,
 )
+from ._store import event_conflict
 from ._store_extended import ExtendedAgentStore
 
 
@@ -154,9 +154,7 @@ class MemoryAgentStore(ExtendedAgentStore):
         stored = agent.events.get(seq)
         if stored is not None:
             if stored[1] != body:
-                raise ConflictError(
-                    f"agent {agent_id!r} already has a different event at seq {seq}"
-                )
+                raise event_conflict(agent_id, seq)
             return
         agent.events[seq] = (channel, body)
         bisect.insort(agent.event_seqs, seq)

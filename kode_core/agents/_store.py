@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from .._clock import now_ms
-from .._errors import InvalidRecordError
+from .._errors import ConflictError, InvalidRecordError
 from .._options import BackendOptions
 from .._record_codec import Record, choice, to_ms
 from .._store import Store
@@ -61,6 +61,15 @@ def check_agent_id(value: object, name: str = "agent_id") -> str:
             name, f"must be 1 to {MAX_AGENT_ID_LENGTH} characters without NUL, got {value!r}"
         )
     return value
+
+
+def event_conflict(agent_id: str, seq: int) -> ConflictError:
+    """The error for an event whose ``seq`` is already stored with another body."""
+    return ConflictError(
+        f"agent {agent_id!r} already has a different event at seq {seq}",
+        agent_id=agent_id,
+        seq=seq,
+    )
 
 
 def _check_list(value: object, name: str) -> Sequence[Any]:
