@@ -4,7 +4,7 @@ A service family (session stores, agent stores) is one module with one entry poi
 It describes itself as a :class:`Family` (its command-line options and an async
 ``bench`` that returns :class:`Result` rows for one engine) and calls :func:`main`
 with it; ``benchmarks/__main__.py`` calls :func:`main` with every family. :func:`main`
-starts each engine the way the tests do (``kode_core.testing._servers``; sqlite gets a
+starts each engine the way the tests do (``kode_core.testing.servers``; sqlite gets a
 temporary directory, memory nothing), runs every family given on it, prints one table
 and writes one JSON file. A family that an engine does not offer raises
 :class:`NotAvailable` and gets a "not available" row; one that fails gets a "failed"
@@ -40,7 +40,7 @@ import anyio
 import attrs
 
 import kode_core
-from kode_core.testing import _servers
+from kode_core.testing import servers
 
 KINDS = ("memory", "sqlite", "pg", "mongo", "redis")
 DEFAULT_JSON = Path(__file__).parent / "results.json"
@@ -232,9 +232,9 @@ def engine_location(kind: str) -> Iterator[str]:
             yield tmp
         return
     launchers = {
-        "pg": _servers.postgres_server,
-        "mongo": _servers.mongo_server,
-        "redis": _servers.redis_server,
+        "pg": servers.postgres_server,
+        "mongo": servers.mongo_server,
+        "redis": servers.redis_server,
     }
     with launchers[kind]() as server:
         yield server.url

@@ -46,7 +46,7 @@ from _harness import (
 from agent_baselines import RAW_AGENT_BASELINES, Event, RawAgents
 
 import kode_core
-from kode_core.testing._agent_samples import conversation, timeline
+from kode_core.testing.agents.samples import conversation, timeline
 
 NAMESPACE = "bench"
 EVENTS_AGENT = "agent-timeline"

@@ -77,9 +77,9 @@ def parse_descriptor(
         )
     if "kind" in value and "type" in value:
         raise StoreSpecError(source, "has both 'kind' and 'type'; give one")
-    name = value.get("kind", value.get("type"))
-    if not isinstance(name, str) or not name:
+    if "kind" not in value and "type" not in value:
         raise StoreSpecError(source, 'has no "kind" string; e.g. {"kind": "sqlite"}')
+    name = value.get("kind", value.get("type"))
     options = value.get("options") or {}
     if not isinstance(options, Mapping):
         raise StoreSpecError(source, f"'options' must be a mapping or None, got {options!r}")

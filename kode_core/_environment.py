@@ -58,16 +58,18 @@ def store_config_from_env(
     """
     env = os.environ if environ is None else environ
     reg = registry or default_registry()
-    store_type = (env.get(STORE_TYPE_ENV) or EMBEDDED_KIND).strip().lower()  # empty: unset
+    store_type = (env.get(STORE_TYPE_ENV) or "").strip().lower()  # empty: unset
+    namespace = env.get(NAMESPACE_ENV)
+    if not store_type and EMBEDDED_KIND not in reg.kinds:
+        return embedded_default(namespace)  # opening it says which plugin is missing
     try:
-        kind = reg.resolve_kind(store_type)
+        kind = reg.resolve_kind(store_type or EMBEDDED_KIND)
     except UnknownKindError:
         raise ConfigurationError(
             f"{STORE_TYPE_ENV}={store_type!r} is not a store type; "
             f"use one of {', '.join(reg.names())}"
         ) from None
     info = reg.get(kind)
-    namespace = env.get(NAMESPACE_ENV)
     location = info.env_location
     if require_location and location and not any(env.get(name) for name in location):
         raise ConfigurationError(

@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from kode_core import (
-    InvalidRecordError,
+from kode_core import InvalidRecordError
+from kode_core.agents import (
     Message,
     MessageRow,
     Role,
@@ -15,7 +15,7 @@ from kode_core import (
     UnknownBlock,
     plan_replace,
 )
-from kode_core._agent_queries import MessageQuery, SessionQuery, parse_query
+from kode_core.agents._queries import MessageQuery, SessionQuery, parse_query
 
 
 def test_unknown_keys_and_block_types_round_trip() -> None:

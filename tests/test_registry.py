@@ -5,17 +5,16 @@ import pytest
 
 import kode_core
 from kode_core import (
-    Backend,
-    BackendOptions,
     ConfigurationError,
-    MemoryBackend,
-    MemoryOptions,
     PluginError,
     Registry,
     UnknownKindError,
     hookimpl,
     load_registry,
 )
+from kode_core.backend import Backend, BackendOptions
+from kode_core.memory import MemoryBackend, MemoryOptions
+from kode_core.sessions import MemorySessionStore
 
 
 def plugin_module(name: str, register: object) -> types.ModuleType:
@@ -27,7 +26,10 @@ def plugin_module(name: str, register: object) -> types.ModuleType:
 @hookimpl
 def _register_extra(registry: Registry) -> None:
     registry.add_backend(
-        "extra", options=MemoryOptions, factory=MemoryBackend, services={"sessions"}
+        "extra",
+        options=MemoryOptions,
+        factory=MemoryBackend,
+        stores={"sessions": MemorySessionStore},
     )
 
 
@@ -68,7 +70,10 @@ def test_a_kind_registered_twice_is_a_plugin_error() -> None:
     @hookimpl
     def register(registry: Registry) -> None:
         registry.add_backend(
-            "memory", options=MemoryOptions, factory=MemoryBackend, services={"sessions"}
+            "memory",
+            options=MemoryOptions,
+            factory=MemoryBackend,
+            stores={"sessions": MemorySessionStore},
         )
 
     with pytest.raises(PluginError, match="registered twice"):
@@ -93,7 +98,7 @@ def test_options_with_an_unmarked_field_are_refused() -> None:
 
     @hookimpl
     def register(registry: Registry) -> None:
-        registry.add_backend("sloppy", options=Sloppy, factory=MemoryBackend, services=())
+        registry.add_backend("sloppy", options=Sloppy, factory=MemoryBackend)
 
     with pytest.raises(PluginError, match="host"):
         load_registry([plugin_module("sloppy", register)], autoload=False)
@@ -102,7 +107,9 @@ def test_options_with_an_unmarked_field_are_refused() -> None:
 def test_unknown_services_are_refused() -> None:
     @hookimpl
     def register(registry: Registry) -> None:
-        registry.add_backend("x", options=MemoryOptions, factory=MemoryBackend, services={"tea"})
+        registry.add_backend(
+            "x", options=MemoryOptions, factory=MemoryBackend, stores={"tea": MemorySessionStore}
+        )
 
     with pytest.raises(PluginError, match="tea"):
         load_registry([plugin_module("tea", register)], autoload=False)

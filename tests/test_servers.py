@@ -20,8 +20,8 @@ import pymongo
 import pytest
 import redis
 
-from kode_core.testing import _servers
-from kode_core.testing._servers import (
+from kode_core.testing import servers
+from kode_core.testing.servers import (
     ServerMissingError,
     TestServer,
     mongo_server,
@@ -126,7 +126,7 @@ def test_missing_server_error_names_what_to_install(
     install_hint: str,
 ) -> None:
     monkeypatch.setenv("PATH", os.fspath(tmp_path))
-    monkeypatch.setattr(_servers, "_PG_INSTALL_ROOT", tmp_path)
+    monkeypatch.setattr(servers, "_PG_INSTALL_ROOT", tmp_path)
     monkeypatch.setitem(sys.modules, "secantus", None)  # find_spec then says "absent"
     with pytest.raises(ServerMissingError, match=install_hint), launcher():
         pass
@@ -138,8 +138,8 @@ def test_postgres_lookup_picks_the_highest_major_version(
     for version in ("9.6", "15", "13"):
         (tmp_path / version / "bin").mkdir(parents=True)
         (tmp_path / version / "bin" / "postgres").touch()
-    monkeypatch.setattr(_servers, "_PG_INSTALL_ROOT", tmp_path)
-    assert _servers._postgres_bin_dir() == tmp_path / "15" / "bin"
+    monkeypatch.setattr(servers, "_PG_INSTALL_ROOT", tmp_path)
+    assert servers._postgres_bin_dir() == tmp_path / "15" / "bin"
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def orphan_probe() -> Iterator[subprocess.Popen[str]]:
     """A child Python that starts a PostgreSQL server, prints its port, then sleeps."""
     code = """
         import time
-        from kode_core.testing._servers import postgres_server
+        from kode_core.testing.servers import postgres_server
         with postgres_server() as server:
             print(server.port, server.data_dir, flush=True)
             time.sleep(60)

@@ -1,8 +1,9 @@
 """Test kit for kode backends: the conformance suites and real-server launchers.
 
-A backend runs the session-store contract by subclassing
-:class:`SessionStoreConformance`, and the agent-store contract by subclassing
-:class:`AgentStoreConformance`, each providing a ``store_factory`` fixture.
+One package per service family (:mod:`kode_core.testing.sessions`,
+:mod:`kode_core.testing.agents`); a backend runs a family's contract by subclassing
+its suite and providing a ``store_factory`` fixture. :mod:`kode_core.testing.servers`
+starts real PostgreSQL, Redis and MongoDB-wire servers on loopback ports.
 """
 
 from ._factory import StoreFactory, unique_namespace
@@ -13,6 +14,7 @@ from .agents import (
     BaseAgentStoreConformance,
     QueryableAgentStoreConformance,
 )
+from .servers import TestServer, mongo_server, postgres_server, redis_server
 from .sessions import SessionStoreConformance
 
 __all__ = [
@@ -21,9 +23,13 @@ __all__ = [
     "QueryableAgentStoreConformance",
     "SessionStoreConformance",
     "StoreFactory",
+    "TestServer",
     "check_exports",
     "check_plugin",
+    "mongo_server",
+    "postgres_server",
     "readme_example",
+    "redis_server",
     "run_readme_example",
     "unique_namespace",
     "user_environment",

@@ -17,7 +17,7 @@ import pytest
 
 from kode_core import Registry, SessionStore, load_registry, parse_store
 from kode_core.testing import user_environment
-from kode_core.testing._servers import TestServer, mongo_server, postgres_server, redis_server
+from kode_core.testing.servers import TestServer, mongo_server, postgres_server, redis_server
 
 
 @pytest.fixture(scope="session")

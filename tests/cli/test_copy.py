@@ -15,7 +15,7 @@ import anyio
 import pytest
 
 from kode_core.testing import unique_namespace, user_environment
-from kode_core.testing._servers import TestServer
+from kode_core.testing.servers import TestServer
 
 from .conftest import kode, open_store
 

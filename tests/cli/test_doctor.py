@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from kode_core.testing import unique_namespace
-from kode_core.testing._servers import TestServer, postgres_server
+from kode_core.testing.servers import TestServer, postgres_server
 
 from .conftest import kode
 

@@ -21,9 +21,9 @@ import pytest
 from ..._errors import InvalidDataError, InvalidRecordError, LockTimeoutError, NotFoundError
 from ...agents import ExtendedAgentStore
 from .._factory import StoreFactory
-from . import _samples as sample
+from . import samples as sample
 from ._processes import hold_lock, save_own_list, start, wait_for_file
-from ._samples import AGENT, everything, fill
+from .samples import AGENT, everything, fill
 
 WRITERS = 8
 

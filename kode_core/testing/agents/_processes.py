@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 
 from .._factory import StoreFactory
-from ._samples import conversation
+from .samples import conversation
 
 
 def start(target: Any, *args: Any) -> multiprocessing.process.BaseProcess:

@@ -10,8 +10,8 @@ import pytest
 
 from ..._errors import InvalidRecordError
 from ...agents import ExtendedAgentStore, StoredMessage, ToolCallState
-from . import _samples as sample
-from ._samples import AGENT
+from . import samples as sample
+from .samples import AGENT
 
 
 async def _three_agents(store: ExtendedAgentStore) -> None:

@@ -29,10 +29,10 @@ from ..._errors import ConflictError, InvalidRecordError, SchemaVersionError
 from ...agents import EventChannel, ExtendedAgentStore, ToolCallState
 from .._factory import StoreFactory, unique_namespace
 from .._suite_base import ConformanceSuite
-from . import _samples as sample
+from . import samples as sample
 from ._extended_checks import ExtendedChecks
 from ._query_checks import QueryChecks
-from ._samples import AGENT, SPECIAL_IDS, everything, fill
+from .samples import AGENT, SPECIAL_IDS, everything, fill
 
 
 @pytest.mark.anyio

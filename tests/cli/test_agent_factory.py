@@ -13,7 +13,7 @@ async def test_create_store_from_env_opens_the_named_store_and_owns_its_backend(
     assert isinstance(store, ExtendedAgentStore)
     assert store.namespace == "t1"
     async with store:
-        todos = kode_core.TodoSnapshot(todos=[], version=1, updated_at=0)
+        todos = kode_core.agents.TodoSnapshot(todos=[], version=1, updated_at=0)
         await store.save_todos("a", todos)
         assert await store.list_agents() == ["a"]
 

@@ -41,7 +41,7 @@ def test_doctor_reports_a_healthy_store_with_latency_schema_and_driver(
     assert "memory, namespace 'tenant_a'" in out
     assert "reachable  yes" in out
     assert "ms per round trip" in out
-    assert "schema     version 1, this code applies 1: current" in out
+    assert "schema     sessions: version 1, this code applies 1: current" in out
     assert "driver     none (in-process, kode-core" in out
     assert out.rstrip().endswith("healthy")
 
@@ -53,7 +53,7 @@ def test_doctor_and_migrate_use_the_store_the_environment_names(
     assert main(["doctor", "--namespace", "tenant_b"]) == 0
     assert "namespace 'tenant_b'" in capsys.readouterr().out
     assert main(["migrate"]) == 0
-    assert "memory, namespace 'default': already at schema version 1" in capsys.readouterr().out
+    assert "memory, namespace 'default': sessions already at schema version 1" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
