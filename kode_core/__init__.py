@@ -58,6 +58,7 @@ from .sessions import SESSIONS, SessionStore, session_stores, store_from_env
 
 __all__ = [
     "AGENTS",
+    "SESSIONS",
     "AgentStore",
     "BackendError",
     "BackendInfo",
@@ -83,7 +84,6 @@ __all__ = [
     "PluginError",
     "QueryableAgentStore",
     "Registry",
-    "SESSIONS",
     "SchemaVersionError",
     "ServerOnlyOptionError",
     "SessionStore",

@@ -17,11 +17,11 @@ from ._records import (
 from ._store import SessionStore, SummaryFold, sdk_summary_fold
 
 __all__ = [
+    "SESSIONS",
     "EncodedEntry",
     "EntryPage",
     "MemorySessionStore",
     "ProjectPage",
-    "SESSIONS",
     "SessionKey",
     "SessionListing",
     "SessionOptions",

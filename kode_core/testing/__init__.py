@@ -6,6 +6,7 @@ its suite and providing a ``store_factory`` fixture. :mod:`kode_core.testing.ser
 starts real PostgreSQL, Redis and MongoDB-wire servers on loopback ports.
 """
 
+from ._engine import EngineConformance
 from ._factory import StoreFactory, unique_namespace
 from ._package_checks import check_exports, check_plugin
 from ._readme import readme_example, run_readme_example, user_environment
@@ -20,6 +21,7 @@ from .sessions import SessionStoreConformance
 __all__ = [
     "AgentStoreConformance",
     "BaseAgentStoreConformance",
+    "EngineConformance",
     "QueryableAgentStoreConformance",
     "SessionStoreConformance",
     "StoreFactory",

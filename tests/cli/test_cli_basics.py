@@ -53,7 +53,10 @@ def test_doctor_and_migrate_use_the_store_the_environment_names(
     assert main(["doctor", "--namespace", "tenant_b"]) == 0
     assert "namespace 'tenant_b'" in capsys.readouterr().out
     assert main(["migrate"]) == 0
-    assert "memory, namespace 'default': sessions already at schema version 1" in capsys.readouterr().out
+    assert (
+        "memory, namespace 'default': sessions already at schema version 1"
+        in capsys.readouterr().out
+    )
 
 
 @pytest.mark.parametrize(
