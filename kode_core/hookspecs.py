@@ -7,12 +7,12 @@ A plugin is a module named by an entry point in group ``kode``::
 
 and that module implements hooks with the marker from the core::
 
-    from kode_core import hookimpl
+    from kode_core.backend import hookimpl
 
     @hookimpl
     def kode_register_backends(registry):
         registry.add_backend("sqlite", options=SqliteOptions, factory=SqliteBackend,
-                             services={"sessions"})
+                             stores={"sessions": SqliteSessionStore})
 """
 
 from __future__ import annotations
@@ -35,8 +35,11 @@ def kode_register_backends(registry: Registry) -> None:
     """Register the backends this plugin provides.
 
     Called once per registry load, built-ins first, then plugins found through
-    entry points. Call ``registry.add_backend(...)`` for each kind. Return nothing.
-    A kind registered twice is a :class:`~kode_core.PluginError`.
+    entry points, after every family is registered. Call ``registry.add_backend(...)``
+    for each kind (``stores=`` maps each family it provides to its store factory) and
+    ``registry.add_store(kind, family, factory)`` to add a family's store to a kind
+    registered elsewhere. Return nothing. A kind registered twice is a
+    :class:`~kode_core.PluginError`.
     """
 
 
