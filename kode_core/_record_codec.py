@@ -20,6 +20,7 @@ from typing import Any, TypeVar, cast
 import attrs
 
 from ._errors import InvalidRecordError
+from ._text import MAX_JSON_DEPTH
 
 UTC = timezone.utc
 
@@ -70,20 +71,23 @@ def non_negative(codec: Codec) -> Codec:
     return Codec(decode, codec.encode)
 
 
-def check_json(value: Any, path: str) -> Any:
-    """``value`` as plain JSON data (lists, dicts with string keys, finite numbers)."""
+def check_json(value: Any, path: str, depth: int = 0) -> Any:
+    """``value`` as plain JSON data (lists, dicts with string keys, finite numbers),
+    nested at most :data:`~kode_core._text.MAX_JSON_DEPTH` levels."""
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:  # the common cases first
         return value
+    if depth >= MAX_JSON_DEPTH and (kind is dict or kind is list or kind is tuple):
+        raise InvalidRecordError(path, f"is nested deeper than {MAX_JSON_DEPTH} levels")
     if kind is dict or isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for key, item in value.items():
             if type(key) is not str:
                 raise InvalidRecordError(path, f"has a non-string key {key!r}")
-            out[key] = check_json(item, f"{path}.{key}")
+            out[key] = check_json(item, f"{path}.{key}", depth + 1)
         return out
     if kind is list or kind is tuple:
-        return [check_json(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return [check_json(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidRecordError(path, f"is not JSON: {value}")

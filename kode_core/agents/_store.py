@@ -27,6 +27,7 @@ from .._errors import ConflictError, InvalidRecordError
 from .._options import BackendOptions
 from .._record_codec import Record, choice, to_ms
 from .._store import Store
+from .._text import MAX_JSON_DEPTH, unencodable, utf8_size
 from ._options import AgentOptions
 from ._records import (
     AgentInfo,
@@ -60,6 +61,9 @@ def check_agent_id(value: object, name: str = "agent_id") -> str:
         raise InvalidRecordError(
             name, f"must be 1 to {MAX_AGENT_ID_LENGTH} characters without NUL, got {value!r}"
         )
+    problem = unencodable(value)
+    if problem:
+        raise InvalidRecordError(name, problem)
     return value
 
 
@@ -96,9 +100,15 @@ class AgentStore(Store):
     def _encode(self, record: Record, path: str) -> str:
         try:
             text = record.to_json()
+        except RecursionError:
+            raise InvalidRecordError(
+                path, f"is nested deeper than {MAX_JSON_DEPTH} levels"
+            ) from None
         except (TypeError, ValueError) as exc:  # JSON values changed in place after a check
             raise InvalidRecordError(path, f"is not JSON: {exc}") from None
-        size = len(text.encode("utf-8"))
+        size = utf8_size(text)
+        if size is None:
+            raise InvalidRecordError(path, f"holds a string that {unencodable(text)}")
         if size > self._max_record_bytes:
             raise InvalidRecordError(
                 path, f"is {size} bytes of JSON, over the limit of {self._max_record_bytes} bytes"
@@ -386,6 +396,8 @@ class AgentStore(Store):
         """Agent ids in code point order; ``prefix`` is literal (``%``, ``*``, ``.*`` are plain)."""
         if prefix is not None and not isinstance(prefix, str):
             raise InvalidRecordError("prefix", f"must be a string or None, got {prefix!r}")
+        if prefix and (problem := unencodable(prefix)):
+            raise InvalidRecordError("prefix", problem)
         with self._metrics.timed("queries"):
             return await self._list_agents(prefix or None)
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._errors import InvalidEntryError
+from .._text import MAX_JSON_DEPTH, too_deep, unencodable, utf8_size
 from ._records import EncodedEntry
 
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -22,11 +23,19 @@ def encode_entry(index: int, entry: object, max_entry_bytes: int) -> EncodedEntr
     uuid = entry.get("uuid")
     if uuid is not None and not isinstance(uuid, str):
         raise InvalidEntryError(index, f"'uuid' must be a string, got {type(uuid).__name__}")
+    if uuid is not None and (problem := unencodable(uuid)):
+        raise InvalidEntryError(index, f"'uuid' {problem}")
     try:
         text = _encoder.encode(entry)
+    except RecursionError:
+        raise InvalidEntryError(index, f"is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except (TypeError, ValueError) as exc:
         raise InvalidEntryError(index, f"cannot be encoded as JSON ({exc})") from exc
-    size = len(text.encode("utf-8"))
+    size = utf8_size(text)
+    if size is None:
+        raise InvalidEntryError(index, f"holds a string that {unencodable(text)}")
+    if too_deep(text):
+        raise InvalidEntryError(index, f"is nested deeper than {MAX_JSON_DEPTH} levels")
     if size > max_entry_bytes:
         raise InvalidEntryError(
             index, f"is {size} bytes of JSON, over the limit of {max_entry_bytes} bytes"

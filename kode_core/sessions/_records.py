@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from .._errors import InvalidKeyError
+from .._text import unencodable
 
 #: Longest accepted ``project_key``, ``session_id`` or ``subpath``, in characters.
 MAX_KEY_PART_LENGTH = 1024
@@ -24,6 +25,9 @@ def _check_key_part(field: str, value: object, *, optional: bool = False) -> str
         raise InvalidKeyError(field, f"is longer than {MAX_KEY_PART_LENGTH} characters")
     if "\x00" in value:
         raise InvalidKeyError(field, "must not contain NUL characters")
+    problem = unencodable(value)
+    if problem:
+        raise InvalidKeyError(field, problem)
     return value
 
 

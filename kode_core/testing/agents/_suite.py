@@ -29,6 +29,7 @@ from ..._errors import ConflictError, InvalidRecordError, SchemaVersionError
 from ...agents import EventChannel, ExtendedAgentStore, ToolCallState
 from .._factory import StoreFactory, unique_namespace
 from .._suite_base import ConformanceSuite
+from ..sessions._suite import nested
 from . import samples as sample
 from ._extended_checks import ExtendedChecks
 from ._query_checks import QueryChecks
@@ -275,6 +276,16 @@ class BaseAgentStoreConformance(ConformanceSuite):
                 [{"role": "user", "content": [{"type": "text", "text": "x" * 70_000}]}],
                 "messages[0]",
             ),
+            (
+                "lone_surrogate",
+                [{"role": "user", "content": [{"type": "text", "text": "a\ud800b"}]}],
+                "messages[0]",
+            ),
+            (
+                "nested_1000_deep",
+                [{"role": "user", "content": [], "metadata": {"x": nested(1000)}}],
+                "metadata.x",
+            ),
         ],
     )
     async def test_bad_messages_are_refused_before_any_write(
@@ -331,6 +342,7 @@ class BaseAgentStoreConformance(ConformanceSuite):
             ("empty_agent_id", lambda s: s.save_todos("", sample.todos())),
             ("agent_id_not_a_string", lambda s: s.save_todos(7, sample.todos())),
             ("agent_id_with_nul", lambda s: s.save_todos("a\x00b", sample.todos())),
+            ("agent_id_with_a_lone_surrogate", lambda s: s.save_todos("a\ud800b", sample.todos())),
         ],
     )
     async def test_bad_records_are_refused_before_any_write(
@@ -351,6 +363,8 @@ class BaseAgentStoreConformance(ConformanceSuite):
             store.read_events(AGENT, page_size=0)
         with pytest.raises(InvalidRecordError, match="prefix"):
             await store.list_agents(3)  # type: ignore[arg-type]
+        with pytest.raises(InvalidRecordError, match="prefix"):
+            await store.list_agents("a\ud800")
 
     # -- schema -------------------------------------------------------------------------------
 

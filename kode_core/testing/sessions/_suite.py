@@ -61,6 +61,15 @@ AWKWARD: dict[str, Any] = {
     "nul_in_text": "a\u0000b",
 }
 
+
+def nested(depth: int) -> Any:
+    """A JSON list nested ``depth`` levels deep."""
+    value: Any = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
 BAD_ENTRIES: dict[str, Any] = {
     "not_an_object": ["a", "list"],
     "no_type": {"uuid": "u"},
@@ -69,6 +78,9 @@ BAD_ENTRIES: dict[str, Any] = {
     "not_json_encodable": {"type": "x", "value": {1, 2}},
     "nan_is_not_json": {"type": "x", "value": float("nan")},
     "over_the_size_limit": {"type": "x", "blob": "x" * 70_000},
+    "lone_surrogate_in_a_value": {"type": "x", "text": "a\ud800b"},
+    "lone_surrogate_in_the_uuid": {"type": "x", "uuid": "u\udfff"},
+    "nested_1000_deep": {"type": "x", "deep": nested(1000)},
 }
 
 BAD_KEYS: dict[str, Any] = {
@@ -77,6 +89,9 @@ BAD_KEYS: dict[str, Any] = {
     "project_key_not_a_string": {"project_key": 3, "session_id": "s"},
     "empty_subpath": {"project_key": "p", "session_id": "s", "subpath": ""},
     "not_a_mapping": "proj/sess",
+    "lone_surrogate_in_project_key": {"project_key": "a\ud800b", "session_id": "s"},
+    "lone_surrogate_in_session_id": {"project_key": "p", "session_id": "\udc00"},
+    "lone_surrogate_in_subpath": {"project_key": "p", "session_id": "s", "subpath": "x\ud800"},
 }
 
 
