@@ -39,10 +39,10 @@ import attrs
 from ._errors import InvalidOptionError, StoreSpecError
 from ._helpers import redact
 from ._options import is_namespace
+from ._registry import Registry, default_registry, missing_kind_hint
 
 if TYPE_CHECKING:
     from ._family import Family
-    from ._registry import Registry
 
 _FIELDS = frozenset({"kind", "type", "options"})
 #: The embedded default: a SQLite file under the working directory.
@@ -55,8 +55,6 @@ def _copy(options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _registry_or_default(registry: Registry | None) -> Registry:
-    from ._registry import default_registry  # the registry module needs this one first
-
     return registry or default_registry()
 
 
@@ -218,7 +216,8 @@ def _parse_url(text: str, registry: Registry) -> StoreConfig:
     info = registry.kind_for_scheme(parts.scheme)
     if info is None or info.url_options is None:
         known = ", ".join(f"{scheme}://" for scheme in schemes)
-        raise StoreSpecError(shown, f"unknown scheme {parts.scheme!r}; use one of {known}")
+        hint = missing_kind_hint(parts.scheme)
+        raise StoreSpecError(shown, f"unknown scheme {parts.scheme!r}; use one of {known} ({hint})")
     namespace = _check_namespace(info.kind, unquote(parts.fragment)) if parts.fragment else None
     try:
         options = info.url_options(parts)

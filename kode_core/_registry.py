@@ -31,7 +31,7 @@ from ._store import Store
 AUTOLOAD_ENV = "KODE_DISABLE_PLUGIN_AUTOLOAD"
 PLUGINS_ENV = "KODE_PLUGINS"
 ENTRY_POINT_GROUP = "kode"
-#: Values of ``KODE_DISABLE_PLUGIN_AUTOLOAD`` that leave autoload on.
+#: Values of ``KODE_DISABLE_PLUGIN_AUTOLOAD`` that leave autoload on (any other turns it off).
 _FALSE_VALUES = frozenset({"", "0", "false", "no", "off"})
 #: The core's own plugins, named (not imported) so this module imports no family.
 BUILTINS = ("kode_core.sessions._plugin", "kode_core.agents._plugin", "kode_core.memory._plugin")
@@ -286,6 +286,36 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
         raise
     except Exception as exc:
         raise PluginError(f"a kode plugin failed to load: {exc!r}") from exc
+
+
+#: The distributions of kode's own kinds, by every name operators use for them.
+FIRST_PARTY = {
+    "sqlite": "kode-sqlite",
+    "pg": "kode-pg",
+    "postgres": "kode-pg",
+    "postgresql": "kode-pg",
+    "mongo": "kode-mongo",
+    "mongodb": "kode-mongo",
+    "redis": "kode-redis",
+    "rediss": "kode-redis",
+}
+
+
+def missing_kind_hint(name: object, environ: Mapping[str, str] | None = None) -> str:
+    """Why kind (or URL scheme) ``name`` may be missing, for people: discovery switched
+    off or narrowed, or the distribution to install. Empty when there is nothing to say."""
+    env = os.environ if environ is None else environ
+    if autoload_disabled(env):
+        return (
+            f"plugin discovery is off ({AUTOLOAD_ENV}={env.get(AUTOLOAD_ENV)!r}); "
+            "unset it to load installed plugins"
+        )
+    narrowed = env.get(PLUGINS_ENV, "").strip()
+    if narrowed:
+        return f"plugin discovery is narrowed to {PLUGINS_ENV}={narrowed!r}"
+    if isinstance(name, str) and name.lower() in FIRST_PARTY:
+        return f"install it: pip install {FIRST_PARTY[name.lower()]}"
+    return "no installed plugin provides it (`kode backends` lists the kinds)"
 
 
 @functools.cache

@@ -12,6 +12,7 @@ from kode_core import (
     hookimpl,
     load_registry,
 )
+from kode_core._registry import autoload_disabled, missing_kind_hint
 from kode_core.backend import Backend, BackendOptions
 from kode_core.memory import MemoryBackend, MemoryOptions
 from kode_core.sessions import MemorySessionStore
@@ -124,3 +125,26 @@ def test_narrowing_to_a_missing_entry_point_is_an_error(monkeypatch: pytest.Monk
 
 def test_memory_backend_is_a_backend() -> None:
     assert issubclass(MemoryBackend, Backend)
+
+
+@pytest.mark.parametrize(
+    ("name", "environ", "hint"),
+    [
+        ("sqlite", {}, "install it: pip install kode-sqlite"),
+        ("postgresql", {}, "install it: pip install kode-pg"),
+        ("nosuch", {}, "no installed plugin provides it"),
+        ("sqlite", {"KODE_DISABLE_PLUGIN_AUTOLOAD": "1"}, "plugin discovery is off"),
+        ("sqlite", {"KODE_DISABLE_PLUGIN_AUTOLOAD": "yes"}, "plugin discovery is off"),
+        ("sqlite", {"KODE_PLUGINS": "pg"}, "narrowed to KODE_PLUGINS='pg'"),
+    ],
+)
+def test_a_missing_kind_is_explained_by_discovery_or_the_package_to_install(
+    name: str, environ: dict[str, str], hint: str
+) -> None:
+    assert hint in missing_kind_hint(name, environ)
+
+
+@pytest.mark.parametrize("value", ["", "0", "false", "No", "off"])
+def test_false_values_leave_autoload_on(value: str) -> None:
+    assert not autoload_disabled({"KODE_DISABLE_PLUGIN_AUTOLOAD": value})
+    assert autoload_disabled({"KODE_DISABLE_PLUGIN_AUTOLOAD": "1"})

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import anyio
 
 from .._errors import KodeError, UnknownKindError
+from .._registry import missing_kind_hint
 from .._version import __version__
 from . import _demo as _demo
 from . import _sessions, _status, _transfer
@@ -41,8 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             result = args.run(args)
     except UnknownKindError as exc:
-        hint = f"; install it: pip install kode-{exc.kind}" if isinstance(exc.kind, str) else ""
-        print(f"kode {name}: {exc}{hint}", file=sys.stderr)
+        print(f"kode {name}: {exc}; {missing_kind_hint(exc.kind)}", file=sys.stderr)
         return 1
     except KodeError as exc:
         print(f"kode {name}: {exc}", file=sys.stderr)
