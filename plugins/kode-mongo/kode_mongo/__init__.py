@@ -8,15 +8,15 @@ build stores from server-side defaults and per-call wire descriptors::
     stores = kode_core.session_stores({"mongo": {"url": "mongodb://db:27017/?replicaSet=rs0"}})
     store = stores.build({"kind": "mongo", "options": {"namespace": "tenant_a"}})
 
-Each namespace is a set of collections ``<namespace>.session_keys``,
-``<namespace>.session_entries`` and ``<namespace>.kode_meta`` in the ``database``
-option's database; see the README for the storage layout and every option.
+Each namespace is a set of collections ``<namespace>.<name>`` in the ``database``
+option's database (``session_keys``, ``session_entries``, ``agent_*`` and
+``kode_meta``); see the README for the storage layout and every option.
 """
 
-from ._agent_store import MongoAgentStore
+from ._agents.store import MongoAgentStore
 from ._backend import MongoBackend
 from ._options import MongoOptions
-from ._session_store import MongoSessionStore
+from ._sessions.store import MongoSessionStore
 from ._version import __version__
 
 __all__ = ["MongoAgentStore", "MongoBackend", "MongoOptions", "MongoSessionStore", "__version__"]

@@ -28,31 +28,17 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from kode_core import (
-    Backend,
     BackendError,
-    BackendOptions,
     BackendUnavailableError,
     ConfigurationError,
     ConflictError,
     InvalidDataError,
     KodeError,
-    OncePerKey,
-    map_exceptions,
 )
+from kode_core.backend import Backend, ErrorMap, OncePerKey, map_exceptions, redact
 
-from ._agent_schema import AGENTS, AgentCollections
-from ._agent_store import MongoAgentStore
 from ._options import MongoOptions
-from ._schema import (
-    SESSIONS,
-    Collections,
-    Document,
-    SchemaComponent,
-    ensure_schema,
-    meta_collection,
-    stored_version,
-)
-from ._session_store import MongoSessionStore
+from ._schema import Document, MongoSchema, ensure_schema, meta_collection, stored_version
 
 _T = TypeVar("_T")
 
@@ -82,7 +68,7 @@ class MongoBackend(Backend):
         self._client: AsyncMongoClient[Document] | None = None
         self._closed = False
         self._schemas_ready: OncePerKey[tuple[str, str, str]] = OncePerKey()
-        self._errors: dict[type[BaseException], Callable[[BaseException], KodeError]] = {
+        self._errors: ErrorMap = {
             ConnectionFailure: self._unavailable,
             # Raised while encoding (e.g. a key with a lone surrogate, which is not
             # UTF-8), before the statement is sent; inside a transaction it aborts
@@ -104,18 +90,6 @@ class MongoBackend(Backend):
         """``host:port`` of the deployment (comma-separated seeds), without credentials."""
         return self._address
 
-    def session_store(self, options: BackendOptions) -> MongoSessionStore:
-        """A session store of ``options``' database and namespace sharing this client. No I/O."""
-        if not isinstance(options, MongoOptions):
-            raise ConfigurationError(f"mongo: expected MongoOptions, got {type(options).__name__}")
-        return MongoSessionStore(self, options)
-
-    def agent_store(self, options: BackendOptions) -> MongoAgentStore:
-        """An agent store of ``options``' database and namespace sharing this client. No I/O."""
-        if not isinstance(options, MongoOptions):
-            raise ConfigurationError(f"mongo: expected MongoOptions, got {type(options).__name__}")
-        return MongoAgentStore(self, options)
-
     @property
     def driver_version(self) -> str:
         return f"pymongo {pymongo.version}"
@@ -129,45 +103,33 @@ class MongoBackend(Backend):
                 await client.close()
 
     @asynccontextmanager
-    async def collections(self, database: str, namespace: str) -> AsyncIterator[Collections]:
-        """The namespace's collections once its schema is ready.
+    async def database(
+        self, database: str, namespace: str, component: MongoSchema
+    ) -> AsyncIterator[AsyncDatabase[Document]]:
+        """``database`` once ``component``'s collections in the namespace are ready.
 
-        Driver errors raised while they are in use are translated into kode errors.
+        Checks (and, with ``auto_migrate``, applies) the component's schema version once
+        per client. Driver errors raised while it is in use are translated into kode errors.
         """
         with map_exceptions(self._errors):
-            db = await self._ready_database(database, namespace, SESSIONS)
-            yield Collections.of(db, namespace)
+            yield await self._ready_database(database, namespace, component)
 
-    async def migrate(
-        self, database: str, namespace: str, component: SchemaComponent = SESSIONS
-    ) -> None:
+    async def migrate(self, database: str, namespace: str, component: MongoSchema) -> None:
         """Create or upgrade the namespace's ``component`` indexes now, even with
         ``auto_migrate`` off."""
         with map_exceptions(self._errors):
             await self._ready_database(database, namespace, component, auto_migrate=True)
 
-    @asynccontextmanager
-    async def agent_collections(
-        self, database: str, namespace: str
-    ) -> AsyncIterator[AgentCollections]:
-        """The namespace's agent-store collections once their schema is ready.
-
-        Driver errors raised while they are in use are translated into kode errors.
-        """
+    async def recorded_version(self, database: str, namespace: str, component: MongoSchema) -> int:
+        """The version of ``component`` recorded for the namespace (0: none). Creates nothing."""
         with map_exceptions(self._errors):
-            db = await self._ready_database(database, namespace, AGENTS)
-            yield AgentCollections.of(db, namespace)
+            meta = meta_collection(self._ready_client()[database], namespace)
+            return await stored_version(meta, component)
 
     async def ping(self) -> None:
         """One round trip to the deployment (the ``ping`` command)."""
         with map_exceptions(self._errors):
             await self._ready_client().admin.command("ping")
-
-    async def recorded_version(self, database: str, namespace: str) -> int:
-        """The schema version recorded for the namespace (0: none). Creates nothing."""
-        with map_exceptions(self._errors):
-            meta = meta_collection(self._ready_client()[database], namespace)
-            return await stored_version(meta, SESSIONS)
 
     async def transaction(self, callback: Callable[[AsyncClientSession], Awaitable[_T]]) -> _T:
         """Run ``callback`` in a transaction, again after write conflicts, then commit.
@@ -216,12 +178,11 @@ class MongoBackend(Backend):
         self,
         database: str,
         namespace: str,
-        component: SchemaComponent,
+        component: MongoSchema,
         *,
         auto_migrate: bool | None = None,
     ) -> AsyncDatabase[Document]:
         db = self._ready_client()[database]
-        label = "" if component is SESSIONS else f" ({component.name})"
         await self._schemas_ready.run(
             (component.name, database, namespace),
             functools.partial(
@@ -230,7 +191,7 @@ class MongoBackend(Backend):
                 namespace,
                 component,
                 auto_migrate=self._options.auto_migrate if auto_migrate is None else auto_migrate,
-                where=f"{database}.{namespace}.kode_meta{label} at {self._address}",
+                where=f"{database}.{namespace}.kode_meta ({component.name}) at {self._address}",
             ),
         )
         return db
@@ -280,9 +241,7 @@ class MongoBackend(Backend):
         text = str(exc).strip()
         # Server selection errors append the whole topology description.
         text = text.split(", Timeout: ", 1)[0].split("\n", 1)[0] or type(exc).__name__
-        for secret in _secrets_of(self._options.url):
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, _secrets_of(self._options.url))
 
     def _unavailable(self, exc: BaseException) -> KodeError:
         return BackendUnavailableError("mongo", self._address, self._detail(exc))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import attrs
 
-from kode_core import (
+from kode_core import InvalidOptionError
+from kode_core.backend import (
     BackendOptions,
-    OptionValueError,
     check,
     is_positive_int,
     is_url,
@@ -14,8 +14,8 @@ from kode_core import (
     wire_safe,
 )
 
-#: MongoDB refuses documents over 16 MiB; an entry's JSON text plus its few
-#: bookkeeping fields must fit in one document.
+#: MongoDB refuses documents over 16 MiB; an entry's (or a record's) JSON text plus
+#: its few bookkeeping fields must fit in one document.
 MAX_ENTRY_BYTES_LIMIT = 16 * 1024 * 1024 - 16 * 1024
 
 _FORBIDDEN_IN_DATABASE_NAME = frozenset('/\\. "$\x00')
@@ -64,10 +64,17 @@ class MongoOptions(BackendOptions):
         ),
     )
 
-    def __attrs_post_init__(self) -> None:
-        if self.max_entry_bytes > MAX_ENTRY_BYTES_LIMIT:
-            raise OptionValueError(
-                "max_entry_bytes",
-                f"must be at most {MAX_ENTRY_BYTES_LIMIT} (MongoDB's 16 MiB document limit), "
-                f"got {self.max_entry_bytes!r}",
-            )
+
+def check_entry_limit(max_entry_bytes: int) -> None:
+    """Refuse a family's ``max_entry_bytes`` setting that MongoDB could not store.
+
+    A family's settings are not this kind's options, so a store checks them when
+    it is built (before any I/O).
+    """
+    if max_entry_bytes > MAX_ENTRY_BYTES_LIMIT:
+        raise InvalidOptionError(
+            "mongo",
+            "max_entry_bytes",
+            f"must be at most {MAX_ENTRY_BYTES_LIMIT} (MongoDB's 16 MiB document limit), "
+            f"got {max_entry_bytes!r}",
+        )

@@ -1,21 +1,54 @@
-"""The ``kode`` entry point of kode-mongo: registers the ``mongo`` backend."""
+"""The ``kode`` entry point of kode-mongo: registers the ``mongo`` kind and its stores.
+
+Operators name the kind ``mongo`` (or ``mongodb``), by a ``mongodb://`` or
+``mongodb+srv://`` store URL, or by ``KODE_MONGO_URL``.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import SplitResult, unquote
 
-from kode_core import hookimpl
+from kode_core.backend import Registry, hookimpl
 
+from ._agents.store import MongoAgentStore
 from ._backend import MongoBackend
 from ._options import MongoOptions
+from ._sessions.store import MongoSessionStore
 
-if TYPE_CHECKING:
-    from kode_core import Registry
+#: Environment variable -> option, read as they are.
+_ENV_OPTIONS = {"KODE_MONGO_URL": "url"}
 
 
 @hookimpl
 def kode_register_backends(registry: Registry) -> None:
-    """Register the ``mongo`` backend, which provides session stores and agent stores."""
+    """Register the ``mongo`` kind, which provides session stores and agent stores."""
     registry.add_backend(
-        "mongo", options=MongoOptions, factory=MongoBackend, services={"sessions", "agents"}
+        "mongo",
+        options=MongoOptions,
+        factory=MongoBackend,
+        stores={"sessions": MongoSessionStore, "agents": MongoAgentStore},
+        aliases=("mongodb",),
+        url_schemes=("mongodb", "mongodb+srv"),
+        url_options=_url_options,
+        env_options=_env_options,
+        env_location=("KODE_MONGO_URL",),
     )
+
+
+def _url_options(parts: SplitResult) -> dict[str, Any]:
+    """``mongodb://[user:password@]h1[:port][,h2...]/[database][?options]``: the URL, and
+    its path as ``database``."""
+    # Seed lists ("h1:27017,h2:27017") are not one host urlsplit can read: check by hand.
+    if not parts.netloc.rpartition("@")[2]:
+        raise ValueError(f"no host named; e.g. {parts.scheme}://localhost:27017/kode")
+    options: dict[str, Any] = {"url": parts._replace(fragment="").geturl()}
+    database = unquote(parts.path.lstrip("/"))
+    if database:
+        options["database"] = database
+    return options
+
+
+def _env_options(environ: Mapping[str, str]) -> dict[str, Any]:
+    return {option: environ[name] for name, option in _ENV_OPTIONS.items() if name in environ}

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kode_core.testing import StoreFactory
-from kode_core.testing._servers import TestServer, mongo_server
+from kode_core.testing import StoreFactory, TestServer, mongo_server
 
 PLUGINS = ("kode_mongo._plugin",)
 

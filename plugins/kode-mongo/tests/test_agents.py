@@ -20,11 +20,11 @@ from kode_core import (
     load_registry,
     session_stores,
 )
-from kode_core.testing import StoreFactory, unique_namespace
-from kode_core.testing._servers import TestServer
+from kode_core.agents import AgentOptions
+from kode_core.testing import StoreFactory, TestServer, unique_namespace
 from kode_mongo import MongoAgentStore, MongoBackend, MongoOptions
-from kode_mongo._agent_queries import _successor, prefix_filter
-from kode_mongo._agent_schema import AGENTS
+from kode_mongo._agents.queries import prefix_filter
+from kode_mongo._agents.schema import AGENTS
 from kode_mongo._schema import Document
 
 pytestmark = pytest.mark.anyio
@@ -86,7 +86,7 @@ async def counted(mongo: TestServer) -> AsyncIterator[tuple[MongoAgentStore, Doc
     listener = DocumentsWritten()
     options = MongoOptions(url=mongo.url, namespace=unique_namespace())
     async with CountingBackend(options, listener) as backend:
-        store = backend.agent_store(options)
+        store = MongoAgentStore(backend, options, AgentOptions())
         await store.migrate()  # records the schema version: not a document of the agent's
         listener.total = 0
         yield store, listener
@@ -225,11 +225,10 @@ async def test_list_prefixes_with_mongodb_pattern_characters_are_literal(
             assert await store.list_agents(prefix) == expected, prefix
 
 
-def test_the_prefix_bound_skips_surrogates_and_carries_past_the_last_code_point() -> None:
-    assert _successor("ab") == "ac"
-    assert _successor("a\ud7ff") == "a\ue000"
-    assert _successor("a\U0010ffff") == "b"
-    assert _successor("\U0010ffff\U0010ffff") is None
+def test_the_prefix_range_skips_surrogates_and_carries_past_the_last_code_point() -> None:
+    assert prefix_filter("ab") == {"_id": {"$gte": "ab", "$lt": "ac"}}
+    assert prefix_filter("a\ud7ff") == {"_id": {"$gte": "a\ud7ff", "$lt": "a\ue000"}}
+    assert prefix_filter("a\U0010ffff") == {"_id": {"$gte": "a\U0010ffff", "$lt": "b"}}
     assert prefix_filter("\U0010ffff") == {"_id": {"$gte": "\U0010ffff"}}
     assert prefix_filter(None) == {}
 

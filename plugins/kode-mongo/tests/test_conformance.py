@@ -1,13 +1,32 @@
-"""kode's session-store conformance kit against a real MongoDB-wire server."""
+"""kode's conformance kit against a real MongoDB-wire server: each family, and the engine."""
 
 from __future__ import annotations
 
 import pytest
 
-from kode_core.testing import SessionStoreConformance, StoreFactory
+from kode_core.testing import (
+    AgentStoreConformance,
+    EngineConformance,
+    SessionStoreConformance,
+    StoreFactory,
+)
+
+
+class TestMongoEngine(EngineConformance):
+    """Schema versions, server-only options, one backend per pool, closing: every family."""
+
+    @pytest.fixture
+    def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
+        return mongo_factory
 
 
 class TestMongoSessionStore(SessionStoreConformance):
+    @pytest.fixture
+    def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
+        return mongo_factory
+
+
+class TestMongoAgentStore(AgentStoreConformance):
     @pytest.fixture
     def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
         return mongo_factory

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kode_core import MessageQuery, SessionQuery, ToolCallQuery
+from kode_core.agents import MessageQuery, SessionQuery, ToolCallQuery
+from kode_core.backend import prefix_upper_bound
 
-from ._schema import Document
+from .._schema import Document
 
 INT64_MAX = 2**63 - 1  # BSON's largest integer: seqs, limits and offsets never exceed it
 
@@ -86,22 +87,10 @@ def prefix_filter(prefix: str | None) -> Document:
     if prefix is None:
         return {}
     bounds: Document = {"$gte": prefix}
-    upper = _successor(prefix)
+    upper = prefix_upper_bound(prefix)
     if upper is not None:
         bounds["$lt"] = upper
     return {"_id": bounds}
-
-
-def _successor(prefix: str) -> str | None:
-    """The least string above every string that starts with ``prefix`` (None: no bound)."""
-    chars = list(prefix)
-    while chars:
-        point = ord(chars.pop()) + 1
-        if 0xD800 <= point <= 0xDFFF:
-            point = 0xE000  # surrogates are not UTF-8: skip them, as code point order does
-        if point <= 0x10FFFF:
-            return "".join(chars) + chr(point)
-    return None
 
 
 # -- the lease, on the server's clock ---------------------------------------------

@@ -33,9 +33,9 @@ import attrs
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from kode_core import Doc, InfoRow, MessageRow, ToolCallRow
+from kode_core.agents import Doc, InfoRow, MessageRow, ToolCallRow
 
-from ._schema import Collection, Document, SchemaComponent
+from .._schema import Collection, Document, MongoSchema
 
 
 def _index(*fields: str, name: str, unique: bool = False) -> IndexModel:
@@ -43,7 +43,7 @@ def _index(*fields: str, name: str, unique: bool = False) -> IndexModel:
 
 
 #: The agent-store collections.
-AGENTS = SchemaComponent(
+AGENTS = MongoSchema(
     "agents",
     1,
     {

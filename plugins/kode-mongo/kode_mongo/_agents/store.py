@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DeleteMany, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from kode_core import (
+from kode_core.agents import (
+    AgentOptions,
     AgentStats,
-    ConflictError,
     Doc,
     DocFamily,
     ExtendedAgentStore,
@@ -25,10 +25,14 @@ from kode_core import (
     StoredRowState,
     ToolCallQuery,
     ToolCallRow,
+    event_conflict,
     plan_replace,
 )
 
-from ._agent_queries import (
+from .._backend import MongoBackend
+from .._options import MongoOptions, check_entry_limit
+from .._schema import Collection, Document
+from .queries import (
     acquire_pipeline,
     int64,
     message_filter,
@@ -37,7 +41,7 @@ from ._agent_queries import (
     session_filter,
     tool_call_filter,
 )
-from ._agent_schema import (
+from .schema import (
     AGENTS,
     AgentCollections,
     doc_document,
@@ -45,11 +49,6 @@ from ._agent_schema import (
     message_document,
     tool_call_document,
 )
-from ._options import MongoOptions
-from ._schema import Collection, Document
-
-if TYPE_CHECKING:
-    from ._backend import MongoBackend
 
 _T = TypeVar("_T")
 _Row = TypeVar("_Row", MessageRow, ToolCallRow)
@@ -66,8 +65,11 @@ class MongoAgentStore(ExtendedAgentStore):
     never sees half a write. The lock is a lease document on the server's clock.
     """
 
-    def __init__(self, backend: MongoBackend, options: MongoOptions) -> None:
-        super().__init__(options)
+    def __init__(
+        self, backend: MongoBackend, options: MongoOptions, settings: AgentOptions
+    ) -> None:
+        check_entry_limit(settings.max_entry_bytes)
+        super().__init__(options, settings)
         self._backend = backend
         self._database = options.database
 
@@ -82,11 +84,22 @@ class MongoAgentStore(ExtendedAgentStore):
         """The MongoDB database this store reads and writes."""
         return self._database
 
-    def _collections(self) -> AbstractAsyncContextManager[AgentCollections]:
-        return self._backend.agent_collections(self._database, self.namespace)
+    @asynccontextmanager
+    async def _collections(self) -> AsyncIterator[AgentCollections]:
+        async with self._backend.database(self._database, self.namespace, AGENTS) as db:
+            yield AgentCollections.of(db, self.namespace)
+
+    # -- schema -------------------------------------------------------------------------
+
+    @property
+    def supported_schema_version(self) -> int:
+        return AGENTS.version
 
     async def _migrate(self) -> None:
         await self._backend.migrate(self._database, self.namespace, AGENTS)
+
+    async def _schema_version(self) -> int:
+        return await self._backend.recorded_version(self._database, self.namespace, AGENTS)
 
     async def _write(self, agent_id: str, work: Work[_T]) -> _T:
         """Run ``work`` in a transaction that first marks the agent as written."""
@@ -125,7 +138,7 @@ class MongoAgentStore(ExtendedAgentStore):
         key_field: str,
         document: Callable[[_Row], Document],
     ) -> int:
-        """Apply :func:`~kode_core.plan_replace` in the agent's transaction: read the
+        """Apply :func:`~kode_core.agents.plan_replace` in the agent's transaction: read the
         stored ``key_field``, digest and first-stored time, bulk-write only the plan."""
 
         async def work(cols: AgentCollections, session: AsyncClientSession) -> int:
@@ -217,9 +230,7 @@ class MongoAgentStore(ExtendedAgentStore):
                 return
             await session.abort_transaction()  # stored already: write nothing
             if found["j"] != body:
-                raise ConflictError(
-                    f"agent {agent_id!r} already has a different event at seq {seq}"
-                )
+                raise event_conflict(agent_id, seq)
 
         await self._write(agent_id, work)
 

@@ -4,34 +4,26 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from kode_core import (
+from kode_core.backend import now_ms
+from kode_core.sessions import (
     EncodedEntry,
     SessionKey,
     SessionListing,
+    SessionOptions,
     SessionStore,
     SessionSummary,
-    now_ms,
 )
 
-from ._options import MongoOptions
-from ._schema import (
-    SESSIONS,
-    Collections,
-    Document,
-    key_id,
-    position_entry_id,
-    uuid_entry_id,
-)
-
-if TYPE_CHECKING:
-    from ._backend import MongoBackend
+from .._backend import MongoBackend
+from .._options import MongoOptions, check_entry_limit
+from .._schema import Document
+from .schema import SESSIONS, Collections, key_id, position_entry_id, uuid_entry_id
 
 _MAIN = ""  # the stored subpath of a main transcript (an empty subpath is invalid input)
 _INT64_MAX = 2**63 - 1  # BSON's largest integer: positions and limits never exceed it
@@ -50,8 +42,11 @@ class MongoSessionStore(SessionStore):
     most once per transcript (its entry ``_id`` is unique as well).
     """
 
-    def __init__(self, backend: MongoBackend, options: MongoOptions) -> None:
-        super().__init__(options)
+    def __init__(
+        self, backend: MongoBackend, options: MongoOptions, settings: SessionOptions
+    ) -> None:
+        check_entry_limit(settings.max_entry_bytes)
+        super().__init__(options, settings)
         self._backend = backend
         self._database = options.database
 
@@ -66,20 +61,24 @@ class MongoSessionStore(SessionStore):
         """The MongoDB database this store reads and writes."""
         return self._database
 
-    def _collections(self) -> AbstractAsyncContextManager[Collections]:
-        return self._backend.collections(self._database, self.namespace)
+    @asynccontextmanager
+    async def _collections(self) -> AsyncIterator[Collections]:
+        async with self._backend.database(self._database, self.namespace, SESSIONS) as db:
+            yield Collections.of(db, self.namespace)
 
-    # -- writes -----------------------------------------------------------------------
+    # -- schema -----------------------------------------------------------------------
 
     @property
     def supported_schema_version(self) -> int:
         return SESSIONS.version
 
     async def _migrate(self) -> None:
-        await self._backend.migrate(self._database, self.namespace)
+        await self._backend.migrate(self._database, self.namespace, SESSIONS)
 
     async def _schema_version(self) -> int:
-        return await self._backend.recorded_version(self._database, self.namespace)
+        return await self._backend.recorded_version(self._database, self.namespace, SESSIONS)
+
+    # -- writes -----------------------------------------------------------------------
 
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
         async with self._collections() as cols:

@@ -1,0 +1,1 @@
+"""The ``mongo`` session store: its collections (``schema``) and the store (``store``)."""
