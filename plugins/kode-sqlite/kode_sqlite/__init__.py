@@ -11,10 +11,10 @@ per-call wire descriptors; one pool serves both families from one backend::
     store = agents.build({"kind": "sqlite", "options": {"namespace": "tenant_a"}})
 """
 
-from ._agent_store import SqliteAgentStore
+from ._agents.store import SqliteAgentStore
 from ._backend import SqliteBackend
 from ._options import SqliteOptions
-from ._session_store import SqliteSessionStore
+from ._sessions.store import SqliteSessionStore
 from ._version import __version__
 
 __all__ = [

@@ -14,35 +14,21 @@ import os
 import sqlite3
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
 
 from kode_core import (
-    Backend,
     BackendError,
-    BackendOptions,
     BackendUnavailableError,
     KodeError,
     LockTimeoutError,
-    OncePerKey,
-    map_exceptions,
 )
+from kode_core.backend import Backend, OncePerKey, SchemaComponent, map_exceptions
 
 from ._options import SqliteOptions
-from ._schema import (
-    SESSIONS,
-    SchemaComponent,
-    check_version,
-    ensure_schema,
-    stored_version,
-    write_transaction,
-)
-
-if TYPE_CHECKING:
-    from ._agent_store import SqliteAgentStore
-    from ._session_store import SqliteSessionStore
+from ._schema import MigrationT, action, ensure_schema, stored_version, write_transaction
 
 _T = TypeVar("_T")
 
@@ -130,7 +116,29 @@ def _close_all(connections: list[sqlite3.Connection]) -> None:
 class SqliteBackend(Backend):
     """One SQLite database file shared by every namespace and every store built on it.
 
-    Construction does no I/O; the file is opened (and created) on first use.
+    Construction does no I/O; the file is opened (and created) on first use. The
+    backend knows no service family: a family's store describes its tables as a
+    :class:`~kode_core.backend.SchemaComponent` whose migrations are functions
+    ``namespace -> list of SQL statements`` and passes it to :meth:`read`,
+    :meth:`write`, :meth:`migrate` and :meth:`recorded_version`. A plugin adding a
+    family to the ``sqlite`` kind does the same::
+
+        NOTES = SchemaComponent("notes", 1, {1: lambda ns: [f'CREATE TABLE "{ns}__notes" (...)']})
+
+        class SqliteNoteStore(NoteStore):
+            def __init__(self, backend: SqliteBackend, options, settings) -> None:
+                super().__init__(options, settings)
+                self._backend = backend
+
+            async def _migrate(self) -> None:
+                await self._backend.migrate(self.namespace, NOTES)
+
+            async def _schema_version(self) -> int:
+                return await self._backend.recorded_version(self.namespace, NOTES)
+
+            async def add(self, text: str) -> None:
+                sql = f'INSERT INTO "{self.namespace}__notes" (text) VALUES (?)'
+                await self._backend.write(self.namespace, NOTES, lambda c: c.execute(sql, (text,)))
     """
 
     kind = "sqlite"
@@ -151,16 +159,6 @@ class SqliteBackend(Backend):
         """The database file, as configured."""
         return self._path
 
-    def session_store(self, options: BackendOptions) -> SqliteSessionStore:
-        from ._session_store import SqliteSessionStore
-
-        return SqliteSessionStore(self, options)
-
-    def agent_store(self, options: BackendOptions) -> SqliteAgentStore:
-        from ._agent_store import SqliteAgentStore
-
-        return SqliteAgentStore(self, options)
-
     @property
     def driver_version(self) -> str:
         return f"sqlite3 (SQLite {sqlite3.sqlite_version})"
@@ -172,32 +170,75 @@ class SqliteBackend(Backend):
         await self._writer.aclose()
         await self._readers.aclose()
 
-    # -- what the stores use ---------------------------------------------------------
+    # -- what the stores of every family use ---------------------------------------------
 
     async def read(
         self,
         namespace: str,
+        component: SchemaComponent[MigrationT],
         work: Callable[[sqlite3.Connection], _T],
-        *,
-        component: SchemaComponent = SESSIONS,
     ) -> _T:
-        """Run ``work`` on a reader connection, once ``namespace``'s schema is in place."""
-        await self._ensure_schema(namespace, component=component)
+        """Run ``work(connection)`` on a reader connection and return its result.
+
+        First makes sure ``component``'s tables are in place for ``namespace`` (created
+        or migrated once per backend when ``auto_migrate`` is on; otherwise a missing
+        or older version raises :class:`~kode_core.SchemaVersionError`, as does a
+        newer one). ``work`` runs in a worker thread with the connection lent to it
+        alone; it must fetch everything it reads (``fetchall``) and not keep the
+        connection. Raises :class:`~kode_core.LockTimeoutError` when no connection
+        frees up within ``busy_timeout``, :class:`~kode_core.BackendUnavailableError`
+        when the file cannot be opened or the backend is closed, and
+        :class:`~kode_core.BackendError` for other SQLite errors.
+        """
+        await self._ensure_schema(namespace, component)
         return await self._run(self._readers, work)
 
     async def write(
         self,
         namespace: str,
+        component: SchemaComponent[MigrationT],
         work: Callable[[sqlite3.Connection], _T],
-        *,
-        component: SchemaComponent = SESSIONS,
     ) -> _T:
-        """Run ``work`` inside one ``BEGIN IMMEDIATE`` transaction on the writer connection."""
-        await self._ensure_schema(namespace, component=component)
+        """Run ``work(connection)`` in one ``BEGIN IMMEDIATE`` transaction on the writer
+        connection and return its result.
+
+        Like :meth:`read` (schema check, worker thread, errors), but every statement of
+        ``work`` commits together or, if it raises, not at all. SQLite's file lock
+        admits one writer at a time across every process using the file; waiting for
+        it longer than ``busy_timeout`` raises :class:`~kode_core.LockTimeoutError`.
+        """
+        await self._ensure_schema(namespace, component)
         return await self._run(self._writer, partial(_in_write_transaction, work))
 
     async def read_unchecked(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``work`` on a reader connection without looking at any schema (health checks)."""
+        return await self._run(self._readers, work)
+
+    async def migrate(self, namespace: str, component: SchemaComponent[MigrationT]) -> None:
+        """Create or upgrade ``component``'s tables in ``namespace`` now, and record the
+        version in ``kode_meta``, even with ``auto_migrate`` off (the file is created if
+        missing).
+
+        Idempotent and safe from several processes at once: the migration runs under
+        the file lock and decides again there. Raises
+        :class:`~kode_core.SchemaVersionError` if the recorded version is newer than
+        ``component.version``.
+        """
+        if not self._options.auto_migrate:
+            # Connections refuse to create a missing file then; a migration may.
+            with map_exceptions({sqlite3.Error: self._translate}):
+                await anyio.to_thread.run_sync(_create_file, self._path)
+        await self._ensure_schema(namespace, component, auto_migrate=True)
+
+    async def recorded_version(self, namespace: str, component: SchemaComponent[MigrationT]) -> int:
+        """The version of ``component`` recorded for ``namespace`` in ``kode_meta``; 0 when
+        none is (or there is no file yet). Reads only and creates nothing."""
+        if not await anyio.to_thread.run_sync(os.path.exists, self._path):
+            return 0  # opening it would create the file
+
+        def work(conn: sqlite3.Connection) -> int:
+            return stored_version(conn, namespace, component)
+
         return await self._run(self._readers, work)
 
     # -- internals -------------------------------------------------------------------
@@ -210,44 +251,27 @@ class SqliteBackend(Backend):
                 work, wait=self._options.busy_timeout, on_wait_timeout=self._no_free_connection
             )
 
-    async def recorded_version(self, namespace: str) -> int:
-        """The schema version recorded for ``namespace`` (0: none, or no file). Creates nothing."""
-        if not await anyio.to_thread.run_sync(os.path.exists, self._path):
-            return 0  # opening it would create the file
-
-        def work(conn: sqlite3.Connection) -> int:
-            return stored_version(conn, namespace, SESSIONS)
-
-        return await self._run(self._readers, work)
-
-    async def migrate(self, namespace: str, *, component: SchemaComponent = SESSIONS) -> None:
-        """Create or upgrade ``namespace``'s tables now, even with ``auto_migrate`` off."""
-        if not self._options.auto_migrate:
-            # Connections refuse to create a missing file then; a migration may.
-            with map_exceptions({sqlite3.Error: self._translate}):
-                await anyio.to_thread.run_sync(_create_file, self._path)
-        await self._ensure_schema(namespace, auto_migrate=True, component=component)
-
     async def _ensure_schema(
         self,
         namespace: str,
+        component: SchemaComponent[MigrationT],
         *,
         auto_migrate: bool | None = None,
-        component: SchemaComponent = SESSIONS,
     ) -> None:
         allowed = self._options.auto_migrate if auto_migrate is None else auto_migrate
-        where = f"{self._path} (namespace {namespace!r})"
-        if component is not SESSIONS:
-            where = f"{self._path} (namespace {namespace!r}, {component.name} tables)"
-        work = partial(
-            ensure_schema,
-            namespace=namespace,
-            component=component,
-            auto_migrate=allowed,
-            where=where,
-        )
+        where = f"{self._path} (namespace {namespace!r}, {component.name} tables)"
 
         async def step() -> None:
+            if not allowed and not await anyio.to_thread.run_sync(os.path.exists, self._path):
+                # Opening would create the file; without migrations there is nothing to use.
+                action(0, component, auto_migrate=False, where=f"{self._path} (no such file)")
+            work = partial(
+                ensure_schema,
+                namespace=namespace,
+                component=component,
+                auto_migrate=allowed,
+                where=where,
+            )
             await self._run(self._writer, work)
 
         await self._schemas.run((component.name, namespace), step)
@@ -270,8 +294,9 @@ class SqliteBackend(Backend):
             )
         if not options.auto_migrate and not os.path.exists(self._path):
             # Opening would create the file; without migrations there is nothing to use.
-            where = f"{self._path} (no such file)"
-            check_version(0, SESSIONS, auto_migrate=False, where=where)
+            raise BackendUnavailableError(
+                "sqlite", self._path, "no such file (auto_migrate is off: run `kode migrate`)"
+            )
         conn = sqlite3.connect(
             self._path,
             timeout=options.busy_timeout,

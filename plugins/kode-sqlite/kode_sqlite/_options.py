@@ -6,7 +6,7 @@ import os
 
 import attrs
 
-from kode_core import (
+from kode_core.backend import (
     BackendOptions,
     check,
     is_positive_int,

@@ -1,16 +1,52 @@
-"""The ``kode`` entry point of kode-sqlite: registers the ``sqlite`` kind."""
+"""The ``kode`` entry point of kode-sqlite: registers the ``sqlite`` kind and its stores.
+
+Operators name the kind ``sqlite``, by a ``sqlite:///relative/path.db`` or
+``sqlite:////absolute/path.db`` store URL, or by ``KODE_SQLITE_PATH``.
+"""
 
 from __future__ import annotations
 
-from kode_core import Registry, hookimpl
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import SplitResult, unquote
 
+from kode_core.backend import Registry, hookimpl
+
+from ._agents.store import SqliteAgentStore
 from ._backend import SqliteBackend
 from ._options import SqliteOptions
+from ._sessions.store import SqliteSessionStore
+
+#: Environment variable -> option, read as they are.
+_ENV_OPTIONS = {"KODE_SQLITE_PATH": "path"}
+_URL_USAGE = "write sqlite:///relative/path.db or sqlite:////absolute/path.db"
 
 
 @hookimpl
 def kode_register_backends(registry: Registry) -> None:
-    """Register the ``sqlite`` backend, which provides session stores and agent stores."""
+    """Register the ``sqlite`` kind, which provides session stores and agent stores."""
     registry.add_backend(
-        "sqlite", options=SqliteOptions, factory=SqliteBackend, services={"sessions", "agents"}
+        "sqlite",
+        options=SqliteOptions,
+        factory=SqliteBackend,
+        stores={"sessions": SqliteSessionStore, "agents": SqliteAgentStore},
+        url_schemes=("sqlite",),
+        url_options=_url_options,
+        env_options=_env_options,
     )
+
+
+def _url_options(parts: SplitResult) -> dict[str, Any]:
+    """``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``: the ``path``."""
+    if parts.netloc:
+        raise ValueError(f"a sqlite URL has no host ({parts.netloc!r}); {_URL_USAGE}")
+    if parts.query:
+        raise ValueError(f"a sqlite URL takes no query; {_URL_USAGE}")
+    path = unquote(parts.path)[1:]  # the third slash ends the empty authority
+    if not path:
+        raise ValueError(f"no database file named; {_URL_USAGE}")
+    return {"path": path}
+
+
+def _env_options(environ: Mapping[str, str]) -> dict[str, Any]:
+    return {option: environ[name] for name, option in _ENV_OPTIONS.items() if name in environ}

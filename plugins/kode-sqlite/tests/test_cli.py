@@ -24,13 +24,14 @@ def kode(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_doctor_writes_nothing_and_migrate_prepares_the_file_for_the_application(
+def test_doctor_writes_nothing_and_migrate_prepares_every_family_for_the_application(
     tmp_path: Path,
 ) -> None:
     database = tmp_path / "agents.db"
     checked = kode("doctor", "--namespace", "tenant_a", database=database)
     assert checked.returncode == 1
-    assert "unhealthy: no schema yet in namespace 'tenant_a'" in checked.stderr
+    assert "unhealthy: " in checked.stderr
+    assert "no schema yet in namespace 'tenant_a'" in checked.stderr
     assert "run `kode migrate`" in checked.stderr
     assert not database.exists()
 
@@ -46,6 +47,12 @@ def test_doctor_writes_nothing_and_migrate_prepares_the_file_for_the_application
             store = stores.build(factory.descriptor("tenant_a"))
             await store.append({"project_key": "p", "session_id": "s"}, [{"type": "t"}])
             assert await store.count_entries({"project_key": "p", "session_id": "s"}) == 1
+        async with factory.open_agents() as agents:
+            agent_store = agents.build(factory.descriptor("tenant_a"))
+            await agent_store.save_messages(
+                "agent", [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+            )
+            assert await agent_store.exists("agent")
 
     anyio.run(the_application_runs_without_migrations)
 

@@ -1,13 +1,32 @@
-from pathlib import Path
+"""kode's conformance kit on a real SQLite file: each family, and the engine."""
+
+from __future__ import annotations
 
 import pytest
 
-from kode_core.testing import SessionStoreConformance, StoreFactory
+from kode_core.testing import (
+    AgentStoreConformance,
+    EngineConformance,
+    SessionStoreConformance,
+    StoreFactory,
+)
 
-PLUGINS = ("kode_sqlite._plugin",)
+
+class TestSqliteEngine(EngineConformance):
+    """Schema versions, server-only options, one backend per pool, closing: every family."""
+
+    @pytest.fixture
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory
 
 
 class TestSqliteSessionStore(SessionStoreConformance):
     @pytest.fixture
-    def store_factory(self, database_path: Path) -> StoreFactory:
-        return StoreFactory("sqlite", {"path": str(database_path)}, PLUGINS)
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory
+
+
+class TestSqliteAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory

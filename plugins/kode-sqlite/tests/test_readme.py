@@ -1,4 +1,4 @@
-"""The README examples run as printed, on a real SQLite file."""
+"""The README examples (this plugin's and the project's) run as printed, on real SQLite files."""
 
 from pathlib import Path
 
@@ -44,4 +44,15 @@ def test_the_project_quickstart_runs_on_the_embedded_default(tmp_path: Path) -> 
         PROJECT_README, cwd=tmp_path, heading="## Quickstart: builder maps"
     )
     assert printed.splitlines() == ["[{'type': 'user', 'uuid': 'u-1', 'message': 'hello'}]"]
+    assert (tmp_path / "kode.db").exists()
+
+
+def test_the_project_agent_store_example_runs_on_the_embedded_default(tmp_path: Path) -> None:
+    printed = run_readme_example(PROJECT_README, cwd=tmp_path, heading="## Agent runtime store")
+    assert printed.splitlines() == [
+        "lock token 1",
+        "('agt-1',)",
+        "1 user message",
+        "('sqlite',) 1 backend",
+    ]
     assert (tmp_path / "kode.db").exists()

@@ -13,7 +13,9 @@ import sqlite3
 
 import attrs
 
-from ._schema import SchemaComponent, quote
+from kode_core.backend import SchemaComponent
+
+from .._schema import SqliteMigration, quote
 
 
 @attrs.frozen
@@ -140,4 +142,4 @@ def _version_1(namespace: str) -> list[str]:
 
 
 #: The agent tables.
-AGENTS = SchemaComponent("agents", 1, {1: _version_1})
+AGENTS: SchemaComponent[SqliteMigration] = SchemaComponent("agents", 1, {1: _version_1})

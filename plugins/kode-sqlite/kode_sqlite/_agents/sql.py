@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import attrs
 
-from kode_core import MessageQuery, SessionQuery, ToolCallQuery
+from kode_core.agents import MessageQuery, SessionQuery, ToolCallQuery
 
-from ._agent_schema import AgentTables
+from .schema import AgentTables
 
 #: Sort field (the core's fixed lists) -> column; the second item is the tie-break.
 _SESSION_ORDER = (
@@ -222,20 +222,3 @@ def tool_call_query(t: AgentTables, query: ToolCallQuery) -> tuple[str, Params]:
     _window(query, where, params)
     select = f"SELECT agent_id, body FROM {t.tool_calls}"
     return _finish(select, where, params, query, _TOOL_CALL_ORDER)
-
-
-def prefix_end(prefix: str) -> str | None:
-    """The least string above every string that starts with ``prefix`` (None: no such bound).
-
-    ``prefix <= id < prefix_end(prefix)`` holds exactly for the ids starting with
-    ``prefix``, in code point order (SQLite's BINARY collation compares UTF-8 bytes,
-    which orders as code points): a literal prefix with no pattern characters at all.
-    """
-    chars = list(prefix)
-    while chars:
-        code = ord(chars.pop()) + 1
-        if code == 0xD800:
-            code = 0xE000  # lone surrogates cannot be stored as UTF-8: skip them
-        if code <= 0x10FFFF:
-            return "".join(chars) + chr(code)
-    return None

@@ -1,4 +1,5 @@
-"""What the sqlite agent store adds to the kit: write counts, one backend, prefixes, the lease."""
+"""kode-sqlite's agent store beyond the conformance kit: write counts, one backend for both
+families, schema versions, literal prefixes, the lease row, on real SQLite files."""
 
 from __future__ import annotations
 
@@ -20,13 +21,13 @@ from kode_core import (
     LockTimeoutError,
     SchemaVersionError,
     agent_stores,
+    load_registry,
     session_stores,
 )
-from kode_core._registry import load_registry
 from kode_core.testing import StoreFactory, unique_namespace
-from kode_core.testing._agent_samples import conversation
-from kode_sqlite._agent_sql import prefix_end
-from kode_sqlite._agent_store import SqliteAgentStore
+from kode_core.testing.agents.samples import conversation
+from kode_sqlite import SqliteAgentStore
+from kode_sqlite._agents.schema import AGENTS
 
 pytestmark = pytest.mark.anyio
 
@@ -62,7 +63,7 @@ async def writer_changes(store: SqliteAgentStore) -> int:
     def work(conn: sqlite3.Connection) -> int:
         return conn.total_changes
 
-    return await store._backend.write(store.namespace, work)
+    return await store._backend.write(store.namespace, AGENTS, work)
 
 
 def fds_open_on(path: Path) -> int:
@@ -228,13 +229,6 @@ async def test_prefixes_are_literal_even_with_sqlite_pattern_characters(
         await store.save_messages(agent_id, [])
     assert await store.list_agents(prefix) == expected
     assert await store.list_agents() == sorted(SQLITE_PATTERN_IDS)  # code point order
-
-
-def test_prefix_end_bounds_exactly_the_strings_with_the_prefix() -> None:
-    assert prefix_end("ab") == "ac"
-    assert prefix_end("a\U0010ffff") == "b"
-    assert prefix_end("\U0010ffff") is None
-    assert prefix_end("\ud7ff") == "\ue000"
 
 
 async def test_content_type_filters_match_whole_block_types_only(

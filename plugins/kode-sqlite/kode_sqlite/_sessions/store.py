@@ -4,88 +4,24 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-import attrs
-
-from kode_core import (
-    BackendOptions,
+from kode_core.backend import BackendOptions, now_ms
+from kode_core.sessions import (
     EncodedEntry,
     SessionKey,
     SessionListing,
+    SessionOptions,
     SessionStore,
     SessionSummary,
-    now_ms,
 )
 
-from ._schema import SESSIONS, SessionTables
+from .._backend import SqliteBackend
+from .schema import SESSIONS, SessionTables
+from .sql import SessionStatements
 
-if TYPE_CHECKING:
-    from ._backend import SqliteBackend
-
-# The id of one key row; every per-key statement finds it through the unique index.
-_KEY_ID = "(SELECT id FROM {keys} WHERE project_key = ? AND session_id = ? AND subpath = ?)"
-
-
-@attrs.frozen
-class _Statements:
-    """The SQL of one namespace, built once per store."""
-
-    find_key: str
-    insert_key: str
-    insert_entry: str
-    update_key: str
-    read: str
-    read_tail: str
-    count: str
-    sessions: str
-    projects: str
-    summaries: str
-    delete_entries: str
-    delete_keys: str
-    delete_session_entries: str
-    delete_session_keys: str
-    subkeys: str
-
-    @classmethod
-    def for_tables(cls, t: SessionTables) -> _Statements:
-        key_id = _KEY_ID.format(keys=t.keys)
-        session_ids = f"SELECT id FROM {t.keys} WHERE project_key = ? AND session_id = ?"
-        return cls(
-            find_key=f"""SELECT id, last_position, summary_mtime, summary FROM {t.keys}
-                WHERE project_key = ? AND session_id = ? AND subpath = ?""",
-            insert_key=f"""INSERT INTO {t.keys} (project_key, session_id, subpath, mtime)
-                VALUES (?, ?, ?, 0)""",
-            # The unique (key_id, uuid) index is the dedupe: a stored uuid is skipped.
-            insert_entry=f"""INSERT INTO {t.entries} (key_id, position, uuid, body)
-                VALUES (?, ?, ?, ?) ON CONFLICT (key_id, uuid) DO NOTHING""",
-            update_key=f"""UPDATE {t.keys} SET last_position = :last, mtime = :mtime,
-                summary = coalesce(:summary, summary),
-                summary_mtime = CASE WHEN :summary IS NULL THEN summary_mtime ELSE :mtime END
-                WHERE id = :id""",
-            read=f"""SELECT position, body FROM {t.entries}
-                WHERE key_id = {key_id} AND position > ? ORDER BY position LIMIT ?""",
-            read_tail=f"""SELECT position, body FROM {t.entries}
-                WHERE key_id = {key_id} ORDER BY position DESC LIMIT ?""",
-            count=f"SELECT count(*) FROM {t.entries} WHERE key_id = {key_id}",
-            sessions=f"""SELECT session_id, mtime FROM {t.keys}
-                WHERE project_key = ? AND subpath = '' AND session_id > ?
-                ORDER BY session_id LIMIT ?""",
-            projects=f"""SELECT DISTINCT project_key FROM {t.keys}
-                WHERE subpath = '' AND project_key > ? ORDER BY project_key LIMIT ?""",
-            summaries=f"""SELECT session_id, summary_mtime, summary FROM {t.keys}
-                WHERE project_key = ? AND subpath = '' AND summary IS NOT NULL
-                ORDER BY session_id""",
-            delete_entries=f"DELETE FROM {t.entries} WHERE key_id = {key_id}",
-            delete_keys=f"""DELETE FROM {t.keys}
-                WHERE project_key = ? AND session_id = ? AND subpath = ?""",
-            delete_session_entries=f"DELETE FROM {t.entries} WHERE key_id IN ({session_ids})",
-            delete_session_keys=f"DELETE FROM {t.keys} WHERE project_key = ? AND session_id = ?",
-            subkeys=f"""SELECT subpath FROM {t.keys}
-                WHERE project_key = ? AND session_id = ? AND subpath <> ''
-                ORDER BY subpath""",
-        )
+_T = TypeVar("_T")
 
 
 def _key_params(key: SessionKey) -> tuple[str, str, str]:
@@ -101,10 +37,12 @@ class SqliteSessionStore(SessionStore):
     skips uuids already stored. Reads page through the ``(key_id, position)`` index.
     """
 
-    def __init__(self, backend: SqliteBackend, options: BackendOptions) -> None:
-        super().__init__(options)
+    def __init__(
+        self, backend: SqliteBackend, options: BackendOptions, settings: SessionOptions
+    ) -> None:
+        super().__init__(options, settings)
         self._backend = backend
-        self._sql = _Statements.for_tables(SessionTables.for_namespace(options.namespace))
+        self._sql = SessionStatements.for_tables(SessionTables.for_namespace(options.namespace))
 
     def __repr__(self) -> str:
         return f"<SqliteSessionStore path={self._backend.path!r} namespace={self.namespace!r}>"
@@ -114,16 +52,19 @@ class SqliteSessionStore(SessionStore):
         return SESSIONS.version
 
     async def _migrate(self) -> None:
-        await self._backend.migrate(self.namespace)
+        await self._backend.migrate(self.namespace, SESSIONS)
 
     async def _schema_version(self) -> int:
-        return await self._backend.recorded_version(self.namespace)
+        return await self._backend.recorded_version(self.namespace, SESSIONS)
+
+    async def _write(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        return await self._backend.write(self.namespace, SESSIONS, work)
 
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
         def work(conn: sqlite3.Connection) -> None:
             self._append_locked(conn, key, batch)
 
-        await self._backend.write(self.namespace, work)
+        await self._write(work)
 
     def _append_locked(
         self, conn: sqlite3.Connection, key: SessionKey, batch: Sequence[EncodedEntry]
@@ -199,7 +140,7 @@ class SqliteSessionStore(SessionStore):
                 conn.execute(sql.delete_entries, _key_params(key))
                 conn.execute(sql.delete_keys, _key_params(key))
 
-        await self._backend.write(self.namespace, work)
+        await self._write(work)
 
     async def _subkeys(self, key: SessionKey) -> list[str]:
         rows = await self._fetch_all(self._sql.subkeys, (key.project_key, key.session_id))
@@ -209,4 +150,4 @@ class SqliteSessionStore(SessionStore):
         def work(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
             return conn.execute(sql, params).fetchall()
 
-        return await self._backend.read(self.namespace, work)
+        return await self._backend.read(self.namespace, SESSIONS, work)

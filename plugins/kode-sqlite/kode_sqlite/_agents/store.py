@@ -7,12 +7,11 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from kode_core import (
+from kode_core.agents import (
+    AgentOptions,
     AgentStats,
-    BackendOptions,
-    ConflictError,
     Doc,
     DocFamily,
     ExtendedAgentStore,
@@ -23,21 +22,14 @@ from kode_core import (
     StoredRowState,
     ToolCallQuery,
     ToolCallRow,
-    now_ms,
+    event_conflict,
     plan_replace,
 )
+from kode_core.backend import BackendOptions, now_ms, prefix_upper_bound
 
-from ._agent_schema import AGENTS, AgentTables
-from ._agent_sql import (
-    AgentStatements,
-    message_query,
-    prefix_end,
-    session_query,
-    tool_call_query,
-)
-
-if TYPE_CHECKING:
-    from ._backend import SqliteBackend
+from .._backend import SqliteBackend
+from .schema import AGENTS, AgentTables
+from .sql import AgentStatements, message_query, session_query, tool_call_query
 
 _T = TypeVar("_T")
 _Row = TypeVar("_Row", MessageRow, ToolCallRow)
@@ -86,8 +78,10 @@ class SqliteAgentStore(ExtendedAgentStore):
     machine's clock (every process sharing the file runs on one machine).
     """
 
-    def __init__(self, backend: SqliteBackend, options: BackendOptions) -> None:
-        super().__init__(options)
+    def __init__(
+        self, backend: SqliteBackend, options: BackendOptions, settings: AgentOptions
+    ) -> None:
+        super().__init__(options, settings)
         self._backend = backend
         self._tables = AgentTables.for_namespace(options.namespace)
         self._sql = AgentStatements.for_tables(self._tables)
@@ -95,11 +89,21 @@ class SqliteAgentStore(ExtendedAgentStore):
     def __repr__(self) -> str:
         return f"<SqliteAgentStore path={self._backend.path!r} namespace={self.namespace!r}>"
 
+    @property
+    def supported_schema_version(self) -> int:
+        return AGENTS.version
+
+    async def _migrate(self) -> None:
+        await self._backend.migrate(self.namespace, AGENTS)
+
+    async def _schema_version(self) -> int:
+        return await self._backend.recorded_version(self.namespace, AGENTS)
+
     async def _write(self, work: Work[_T]) -> _T:
-        return await self._backend.write(self.namespace, work, component=AGENTS)
+        return await self._backend.write(self.namespace, AGENTS, work)
 
     async def _read(self, work: Work[_T]) -> _T:
-        return await self._backend.read(self.namespace, work, component=AGENTS)
+        return await self._backend.read(self.namespace, AGENTS, work)
 
     async def _fetch_all(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         def work(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
@@ -112,9 +116,6 @@ class SqliteAgentStore(ExtendedAgentStore):
 
     def _mark(self, conn: sqlite3.Connection, agent_id: str) -> None:
         conn.execute(self._sql.mark_agent, (agent_id,))
-
-    async def _migrate(self) -> None:
-        await self._backend.migrate(self.namespace, component=AGENTS)
 
     # -- runtime state ----------------------------------------------------------------
 
@@ -138,7 +139,7 @@ class SqliteAgentStore(ExtendedAgentStore):
         statements: tuple[str, str, str],
         params: Callable[[str, _Row], tuple[object, ...]],
     ) -> int:
-        """Apply :func:`~kode_core.plan_replace` in one transaction: read the stored
+        """Apply :func:`~kode_core.agents.plan_replace` in one transaction: read the stored
         ``(key, digest, created_ms)``, write only the plan's upserts and deletes."""
         states, upsert, delete = statements
 
@@ -199,9 +200,7 @@ class SqliteAgentStore(ExtendedAgentStore):
                 return
             [(stored,)] = conn.execute(sql.event_body, (agent_id, seq)).fetchall()
             if stored != body:
-                raise ConflictError(
-                    f"agent {agent_id!r} already has a different event at seq {seq}"
-                )
+                raise event_conflict(agent_id, seq)
 
         await self._write(work)
 
@@ -246,7 +245,7 @@ class SqliteAgentStore(ExtendedAgentStore):
 
     async def _list_agents(self, prefix: str | None) -> builtins.list[str]:
         start = prefix or ""
-        end = prefix_end(start)
+        end = prefix_upper_bound(start)
         params = (start,) if end is None else (start, end)
         rows = await self._fetch_all(self._sql.list_agents(end is not None), params)
         return [agent_id for (agent_id,) in rows]

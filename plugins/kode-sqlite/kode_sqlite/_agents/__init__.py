@@ -1,0 +1,1 @@
+"""The ``agents`` family on SQLite: its tables, statements, queries and store."""

@@ -1,0 +1,1 @@
+"""The ``sessions`` family on SQLite: its tables, statements and store."""
