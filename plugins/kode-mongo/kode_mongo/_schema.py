@@ -61,7 +61,8 @@ async def ensure_schema(
             await database[f"{namespace}.{suffix}"].create_indexes(indexes)
     recorded = await _record_version(meta, component)
     # A newer version recorded meanwhile by newer code is refused, as if found first.
-    _action(recorded, component, auto_migrate=False, where=where)
+    # (0 means a racing first upsert's document was not visible yet: it records ours.)
+    _action(max(recorded, component.version), component, auto_migrate=False, where=where)
 
 
 async def stored_version(meta: Collection, component: MongoSchema) -> int:
