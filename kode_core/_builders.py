@@ -233,7 +233,8 @@ class BuilderMap(anyio.abc.AsyncResource, Generic[_S]):
                 f"the {self._family.name!r} factory returned {type(store).__name__}, "
                 f"not a {self._family.store.__name__}"
             )
-        return store
+        built: _S = store
+        return built
 
     async def aclose(self) -> None:
         """Close every backend this map opened (not those of a shared pool). Idempotent."""

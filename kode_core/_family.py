@@ -30,6 +30,8 @@ class Family(Generic[_S]):
     """
 
     name: str
-    store: type[_S]
+    #: The contract (abstract); typed loosely because mypy refuses an abstract class
+    #: where ``type[_S]`` is expected. Annotate the family: ``Family[SessionStore]``.
+    store: type[Any]
     options: type[FamilyOptions] = FamilyOptions
     summary: str = ""

@@ -165,7 +165,7 @@ def merge_wire(kind: str, base: _O, wire: Mapping[str, Any]) -> _O:
 
 
 def split_values(
-    kind: str, classes: Sequence[type[AnyOptions]], values: Mapping[str, Any]
+    kind: str, classes: Sequence[type[Any]], values: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """``values`` split by the options class that has each field (a field may be in several).
 
@@ -180,7 +180,7 @@ def split_values(
     return [{k: v for k, v in values.items() if k in names} for names in fields]
 
 
-def _known(kind: str, cls: type[AnyOptions], values: Mapping[str, Any]) -> dict[str, Any]:
+def _known(kind: str, cls: type[Any], values: Mapping[str, Any]) -> dict[str, Any]:
     fields = attrs.fields_dict(cls)
     for name in values:
         if not isinstance(name, str) or name not in fields:

@@ -15,7 +15,7 @@ import attrs
 
 from ._errors import SchemaVersionError
 
-_M = TypeVar("_M")
+_M = TypeVar("_M", covariant=True)
 
 
 @attrs.frozen
