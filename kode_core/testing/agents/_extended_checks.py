@@ -167,17 +167,20 @@ class ExtendedChecks:
     ) -> None:
         released_at = 0.0
         tokens: list[int] = []
+        held = anyio.Event()
 
         async def holder() -> None:
             nonlocal released_at
             async with store.acquire_agent_lock(AGENT, timeout=5) as lock:
                 tokens.append(lock.token)
+                held.set()  # the waiter starts only once the lock is really held
                 await anyio.sleep(0.3)
                 released_at = time.monotonic()
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(holder)
-            await anyio.sleep(0.05)
+            with anyio.fail_after(10):
+                await held.wait()
             async with store.acquire_agent_lock(AGENT, timeout=5) as lock:
                 assert time.monotonic() >= released_at > 0
                 tokens.append(lock.token)
