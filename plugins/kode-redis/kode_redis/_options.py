@@ -6,8 +6,14 @@ from urllib.parse import urlsplit
 
 import attrs
 
-import kode_core
-from kode_core import check, is_positive_int, is_positive_number, server_only
+from kode_core.backend import (
+    BackendOptions,
+    address_of,
+    check,
+    is_positive_int,
+    is_positive_number,
+    server_only,
+)
 
 _TCP_SCHEMES = ("redis", "rediss")
 
@@ -27,7 +33,7 @@ def redis_address(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme == "unix":
         return parts.path
-    return kode_core.address_of(url) if parts.port else f"{parts.hostname}:6379"
+    return address_of(url) if parts.port else f"{parts.hostname}:6379"
 
 
 def _is_optional_positive_number(value: object) -> bool:
@@ -35,7 +41,7 @@ def _is_optional_positive_number(value: object) -> bool:
 
 
 @attrs.frozen(kw_only=True)
-class RedisOptions(kode_core.BackendOptions):
+class RedisOptions(BackendOptions):
     """Options of the ``redis`` backend.
 
     ``namespace`` (wire-safe) selects the key prefix ``kode:<namespace>:``; every

@@ -1,16 +1,39 @@
-"""The ``kode`` entry point of kode-redis: registers the ``redis`` kind."""
+"""The ``kode`` entry point of kode-redis: registers the ``redis`` kind and its stores.
+
+Operators name the kind ``redis``, by a ``redis://`` or ``rediss://`` store URL, or by
+``KODE_REDIS_URL``.
+"""
 
 from __future__ import annotations
 
-import kode_core
+from collections.abc import Mapping
+from typing import Any
 
+from kode_core.backend import Registry, hookimpl, server_url_options
+
+from ._agents.store import RedisAgentStore
 from ._backend import RedisBackend
 from ._options import RedisOptions
+from ._sessions.store import RedisSessionStore
+
+#: Environment variable -> option, read as they are.
+_ENV_OPTIONS = {"KODE_REDIS_URL": "url"}
 
 
-@kode_core.hookimpl
-def kode_register_backends(registry: kode_core.Registry) -> None:
-    """Register the ``redis`` backend, which provides session and agent stores."""
+@hookimpl
+def kode_register_backends(registry: Registry) -> None:
+    """Register the ``redis`` kind, which provides session stores and agent stores."""
     registry.add_backend(
-        "redis", options=RedisOptions, factory=RedisBackend, services={"sessions", "agents"}
+        "redis",
+        options=RedisOptions,
+        factory=RedisBackend,
+        stores={"sessions": RedisSessionStore, "agents": RedisAgentStore},
+        url_schemes=("redis", "rediss"),
+        url_options=server_url_options,
+        env_options=_env_options,
+        env_location=("KODE_REDIS_URL",),
     )
+
+
+def _env_options(environ: Mapping[str, str]) -> dict[str, Any]:
+    return {option: environ[name] for name, option in _ENV_OPTIONS.items() if name in environ}

@@ -1,54 +1,47 @@
-"""The key layout of the ``redis`` backend and its schema versions.
+"""Schema versions of the ``redis`` backend, whatever the service family.
 
-Every key of a namespace starts with ``kode:<namespace>:``. Key parts that come
-from callers (project key, session id, subpath) are escaped so that ``:``,
-``{`` and ``}`` never occur inside them: ``%`` -> ``%25``, ``:`` -> ``%3A``,
-``{`` -> ``%7B``, ``}`` -> ``%7D``. The escape is injective, so two different
-keys never share a Redis key, and ``:`` stays an unambiguous separator.
+Every key of a namespace starts with ``kode:<namespace>:``. The hash
+``kode:<namespace>:meta`` records, one field per component (service family), the
+layout version that family applied: ``schema_version`` for sessions (its name
+since 0.1), ``<family>_schema_version`` for every other family
+(``agents_schema_version``...), so each family migrates on its own.
 
-One project's keys share the hash tag ``{<project>}``: a Redis Cluster would
-put them in one slot, so the multi-key transactions below (a transcript plus
-its project's indexes) never cross slots. Layout, ``P``/``S``/``B`` being the
-escaped project key, session id and subpath (``B`` is empty for the main
-transcript)::
-
-    kode:<ns>:meta                  HASH   one version field per component (service
-                                           family): schema_version (sessions),
-                                           agents_schema_version (agents)
-    kode:<ns>:{P}:sessions          ZSET   session id, score 0 (ordered by id, BYLEX)
-    kode:<ns>:{P}:mtimes            HASH   session id -> mtime (epoch ms)
-    kode:<ns>:{P}:summaries         HASH   session id -> "<mtime>:<summary data JSON>"
-    kode:<ns>:{P}:subpaths:<S>      SET    subpaths written under session S
-    kode:<ns>:{P}:t:<S>:<B>:log     LIST   entry JSON texts; position = 1-based index
-    kode:<ns>:{P}:t:<S>:<B>:uuids   SET    uuids stored in that transcript
-    kode:<ns>:{P}:t:<S>:<B>:meta    HASH   batch: id of the last applied append
+Key parts that come from callers (project key, session id, agent id...) are
+escaped so that ``:``, ``{`` and ``}`` never occur inside them: ``%`` -> ``%25``,
+``:`` -> ``%3A``, ``{`` -> ``%7B``, ``}`` -> ``%7D``. The escape is injective, so two
+different parts never share a Redis key, and ``:`` stays an unambiguous separator.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from typing import Literal, cast
 
-import attrs
 from redis.asyncio import Redis
 
-from kode_core import BackendError, SchemaVersionError, SessionKey
+from kode_core import BackendError
+from kode_core.backend import SchemaComponent, schema_action
 
+#: One migration step: ``step(client, namespace)`` takes the family's keys of the
+#: namespace one version up. Steps must be idempotent: concurrent first users may
+#: both run one before either records the version.
+RedisMigration = Callable[[Redis, str], Awaitable[None]]
+#: A service family's key layout: its name, its version and its migrations. Version 1
+#: of a layout needs no step (keys are created by the writes), so it lists none.
+RedisSchema = SchemaComponent[RedisMigration]
 
-@attrs.frozen
-class SchemaComponent:
-    """One service family's key layout: its name, the version this code reads and
-    writes, and the field of ``kode:<ns>:meta`` that records it.
-
-    Version 1 is every component's first layout, so there are no migrations yet.
-    """
-
-    name: str
-    version: int
-    field: str
-
-
-#: The session keys.
-SESSIONS = SchemaComponent("sessions", 1, "schema_version")
+#: Raise the recorded version to ARGV[2] unless it is higher already; return the
+#: version recorded afterwards, or -1 when the field holds something unreadable
+#: (then nothing is written). KEYS: meta. ARGV: field, version.
+_RECORD_LUA = """
+local found = redis.call('HGET', KEYS[1], ARGV[1])
+if found and not string.match(found, '^%d+$') then return -1 end
+local version = tonumber(ARGV[2])
+if found and tonumber(found) >= version then return tonumber(found) end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return version
+"""
 
 _ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "{": "%7B", "}": "%7D"})
 _UNESCAPES = {"%25": "%", "%3A": ":", "%7B": "{", "%7D": "}"}
@@ -65,101 +58,63 @@ def unescape(part: str) -> str:
     return _ESCAPED.sub(lambda match: _UNESCAPES[match.group()], part)
 
 
-@attrs.frozen
-class TranscriptKeys:
-    """The keys of one transcript (main or subpath)."""
-
-    log: str
-    uuids: str
-    meta: str
+def meta_key(namespace: str) -> str:
+    """The namespace's metadata hash, which records each component's version."""
+    return f"kode:{namespace}:meta"
 
 
-@attrs.frozen
-class ProjectKeys:
-    """The per-project indexes behind the session listings."""
-
-    sessions: str
-    mtimes: str
-    summaries: str
-
-
-@attrs.frozen
-class KeyLayout:
-    """Maps a namespace and session keys to Redis key names."""
-
-    namespace: str
-
-    @property
-    def meta(self) -> str:
-        """The namespace's metadata hash, which records each component's version."""
-        return f"kode:{self.namespace}:meta"
-
-    @property
-    def sessions_pattern(self) -> str:
-        """A ``SCAN MATCH`` pattern for every project's sessions index (and maybe more)."""
-        return f"kode:{self.namespace}:{{*}}:sessions"
-
-    def project_of(self, sessions_key: str) -> str | None:
-        """The project key whose sessions index is ``sessions_key``, or None if it is not one."""
-        prefix, suffix = f"kode:{self.namespace}:{{", "}:sessions"
-        inner = sessions_key[len(prefix) : -len(suffix)]
-        if not (sessions_key.startswith(prefix) and sessions_key.endswith(suffix)):
-            return None
-        if any(char in inner for char in ":{}"):
-            return None
-        return unescape(inner)
-
-    def _project_prefix(self, project_key: str) -> str:
-        return f"kode:{self.namespace}:{{{escape(project_key)}}}"
-
-    def project(self, project_key: str) -> ProjectKeys:
-        prefix = self._project_prefix(project_key)
-        return ProjectKeys(f"{prefix}:sessions", f"{prefix}:mtimes", f"{prefix}:summaries")
-
-    def subpaths(self, key: SessionKey) -> str:
-        """The set of subpaths written under ``key``'s session."""
-        return f"{self._project_prefix(key.project_key)}:subpaths:{escape(key.session_id)}"
-
-    def transcript(self, key: SessionKey) -> TranscriptKeys:
-        subpath = escape(key.subpath) if key.subpath is not None else ""
-        base = f"{self._project_prefix(key.project_key)}:t:{escape(key.session_id)}:{subpath}"
-        return TranscriptKeys(f"{base}:log", f"{base}:uuids", f"{base}:meta")
+def version_field(component: RedisSchema) -> str:
+    """The field of :func:`meta_key` that records ``component``'s version."""
+    # The session layout came first and kept 0.1's field name.
+    return "schema_version" if component.name == "sessions" else f"{component.name}_schema_version"
 
 
 async def ensure_schema(
-    client: Redis, layout: KeyLayout, component: SchemaComponent, *, auto_migrate: bool
+    client: Redis, namespace: str, component: RedisSchema, *, auto_migrate: bool, where: str
 ) -> None:
-    """Check (and on a fresh namespace, record) ``component``'s version in ``layout.meta``.
+    """Check ``component``'s version in the namespace; record or migrate it if allowed.
 
-    Raises :class:`~kode_core.SchemaVersionError` when the recorded version is not
-    ``component.version``, or when none is recorded and ``auto_migrate`` is off (then
-    nothing is written). Recording uses ``HSETNX``: the engine lets exactly one of
-    several racing processes write it, and all of them then read the same value.
+    The fast path is one ``HGET``. Migration runs the steps from the recorded version
+    up and then raises the recorded version in one script (never lowering it), so
+    concurrent first users in any process agree and a newer version written meanwhile
+    is refused as if found first. Raises :class:`~kode_core.SchemaVersionError` (see
+    :func:`~kode_core.backend.schema_action`; nothing is written then), or
+    :class:`~kode_core.BackendError` if the field holds something unreadable.
     """
-    field, supported = component.field, component.version
-    where = f"{layout.meta} {field}"
-    found = await client.hget(layout.meta, field)
-    if found is None:
-        if not auto_migrate:
-            raise SchemaVersionError("redis", 0, supported, where=where)
-        await client.hsetnx(layout.meta, field, supported)
-        found = await client.hget(layout.meta, field)
-    text = _text(found)
-    if not text.isdigit():
-        raise BackendError("redis", f"{layout.meta} holds an unreadable {field} {text!r}")
-    if int(text) != supported:
-        # Version 1 is the first layout, so there is nothing older to migrate from yet.
-        raise SchemaVersionError("redis", int(text), supported, where=where)
+    meta, field = meta_key(namespace), version_field(component)
+    found = await client.hget(meta, field)
+    if found is not None and not _text(found).isdigit():
+        raise BackendError("redis", f"{meta} holds an unreadable {field} {_text(found)!r}")
+    version = 0 if found is None else int(_text(found))
+    if _action(version, component, auto_migrate=auto_migrate, where=where) == "current":
+        return
+    for step_version in range(version + 1, component.version + 1):
+        step = component.migrations.get(step_version)
+        if step is not None:
+            await step(client, namespace)
+    recorded = int(await client.eval(_RECORD_LUA, 1, meta, field, component.version))
+    if recorded < 0:
+        raise BackendError("redis", f"{meta} holds an unreadable {field}")
+    _action(recorded, component, auto_migrate=False, where=where)
 
 
-async def stored_version(client: Redis, layout: KeyLayout, component: SchemaComponent) -> int:
+async def stored_version(client: Redis, namespace: str, component: RedisSchema) -> int:
     """The recorded version of ``component`` (0: none). Writes nothing."""
-    found = await client.hget(layout.meta, component.field)
+    found = await client.hget(meta_key(namespace), version_field(component))
     if found is None:
         return 0
     text = _text(found)
     # An unreadable value counts as newer than this code: it is not one we wrote.
     return int(text) if text.isdigit() else component.version + 1
+
+
+def _action(
+    found: int, component: RedisSchema, *, auto_migrate: bool, where: str
+) -> Literal["current", "migrate"]:
+    # schema_action reads only name and version; its parameter is SchemaComponent[object],
+    # which an invariant SchemaComponent[RedisMigration] does not match for mypy.
+    general = cast("SchemaComponent[object]", component)
+    return schema_action("redis", found, general, auto_migrate=auto_migrate, where=where)
 
 
 def _text(value: object) -> str:

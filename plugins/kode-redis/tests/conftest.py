@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 
-os.environ["KODE_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+os.environ["KODE_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # tests register their plugins explicitly
 
 from collections.abc import Iterator
 
 import pytest
 
-from kode_core.testing._servers import TestServer, redis_server
+from kode_core.testing import StoreFactory, TestServer, redis_server
+
+PLUGINS = ("kode_redis._plugin",)
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +26,8 @@ def shared_server() -> Iterator[TestServer]:
     """The Redis server shared by the tests that do not stop it."""
     with redis_server() as server:
         yield server
+
+
+@pytest.fixture
+def redis_factory(shared_server: TestServer) -> StoreFactory:
+    return StoreFactory("redis", {"url": shared_server.url}, PLUGINS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,14 +11,15 @@ import pytest
 import redis.asyncio as aioredis
 
 import kode_core
-from kode_core import Bookmark, ExtendedAgentStore, SchemaVersionError
-from kode_core.testing import StoreFactory, unique_namespace
-from kode_core.testing._agent_samples import at, conversation, fill, timeline, tool_call
-from kode_core.testing._servers import TestServer
+from kode_core import SchemaVersionError
+from kode_core.agents import Bookmark, ExtendedAgentStore
+from kode_core.testing import StoreFactory, TestServer, unique_namespace
+from kode_core.testing.agents.samples import at, conversation, fill, timeline, tool_call
 from kode_redis import RedisAgentStore
-from kode_redis._agent_queries import BATCH
-from kode_redis._agent_schema import AGENTS, AgentLayout
-from kode_redis._schema import escape
+from kode_redis._agents.queries import BATCH
+from kode_redis._agents.schema import AGENTS, AgentLayout
+from kode_redis._agents.scripts import AgentScripts
+from kode_redis._schema import escape, version_field
 
 pytestmark = pytest.mark.anyio
 
@@ -108,9 +108,7 @@ async def test_a_shorter_list_deletes_only_the_dropped_rows(
 async def test_session_and_agent_stores_from_one_pool_share_one_client(
     shared_server: TestServer, raw: aioredis.Redis
 ) -> None:
-    registry = kode_core.load_registry(
-        [importlib.import_module(name) for name in PLUGINS], autoload=False
-    )
+    registry = factory(shared_server).registry()
     namespace = unique_namespace()
     async with kode_core.BackendPool({"redis": {"url": shared_server.url}}, registry=registry) as (
         pool
@@ -189,7 +187,9 @@ async def test_an_agents_keys_share_one_hash_tag_and_delete_keeps_only_the_fence
     left = await keys_of(raw, store.namespace)
     assert [key for key in left if f"{{{tag}}}" in key] == [layout.agent(agent_id).fence]
     assert await store.list_agents() == ["x"]
-    assert await raw.hget(f"kode:{store.namespace}:meta", AGENTS.field) == str(AGENTS.version)
+    assert await raw.hget(f"kode:{store.namespace}:meta", "agents_schema_version") == str(
+        AGENTS.version
+    )
 
 
 async def test_events_past_2_to_the_53_keep_seq_order(store: ExtendedAgentStore) -> None:
@@ -223,7 +223,8 @@ async def test_a_newer_agent_layout_is_refused_and_sessions_keep_their_own_versi
 ) -> None:
     namespace = unique_namespace()
     meta = f"kode:{namespace}:meta"
-    await raw.hset(meta, AGENTS.field, str(AGENTS.version + 1))
+    assert version_field(AGENTS) == "agents_schema_version"
+    await raw.hset(meta, "agents_schema_version", str(AGENTS.version + 1))
     f = factory(shared_server)
     async with f.open_agents() as agents, f.open() as sessions:
         store = agents.build(f.descriptor(namespace))
@@ -237,7 +238,7 @@ async def test_a_newer_agent_layout_is_refused_and_sessions_keep_their_own_versi
             {"project_key": "p", "session_id": "s"}, [{"type": "t"}]
         )
     assert await raw.hgetall(meta) == {
-        AGENTS.field: str(AGENTS.version + 1),
+        "agents_schema_version": str(AGENTS.version + 1),
         "schema_version": "1",
     }
 
@@ -293,23 +294,23 @@ async def test_a_save_planned_from_a_stale_read_is_refused_and_planned_again(
     theirs = [m.to_dict() for m in conversation(9, "theirs")]
     await store.save_messages("a", [m.to_dict() for m in conversation(3, "old")])
     backend = store._backend
-    _, scripts = await backend.agent_client(store.namespace)
+    scripts = backend.scripts(AgentScripts.register)
     calls: list[int] = []
 
     async def replace_after_a_rival(keys: list[str], args: list[Any]) -> Any:
         calls.append(len(calls))
         if len(calls) == 1:  # a rival's whole save lands between our read and our script
-            backend._agent_scripts = scripts
+            backend._scripts[AgentScripts.register] = scripts
             await store.save_messages("a", theirs)
-            backend._agent_scripts = patched
+            backend._scripts[AgentScripts.register] = patched
         return await scripts.replace(keys=keys, args=args)
 
-    patched = attrs.evolve(scripts, replace=replace_after_a_rival)
-    backend._agent_scripts = patched
+    patched = attrs.evolve(scripts, replace=replace_after_a_rival)  # type: ignore[arg-type]
+    backend._scripts[AgentScripts.register] = patched
     try:
         await store.save_messages("a", mine)
     finally:
-        backend._agent_scripts = scripts
+        backend._scripts[AgentScripts.register] = scripts
     assert len(calls) == 2  # refused once, then planned again from the rival's list
     assert [m.to_dict() for m in await store.load_messages("a")] == mine
 

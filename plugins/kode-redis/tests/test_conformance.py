@@ -1,14 +1,32 @@
-"""The kode session-store contract against a real Redis server."""
+"""kode's conformance kit against a real Redis server: each family, and the engine."""
 
 from __future__ import annotations
 
 import pytest
 
-from kode_core.testing import SessionStoreConformance, StoreFactory
-from kode_core.testing._servers import TestServer
+from kode_core.testing import (
+    AgentStoreConformance,
+    EngineConformance,
+    SessionStoreConformance,
+    StoreFactory,
+)
+
+
+class TestRedisEngine(EngineConformance):
+    """Schema versions, server-only options, one backend per pool, closing: every family."""
+
+    @pytest.fixture
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory
 
 
 class TestRedisSessionStore(SessionStoreConformance):
     @pytest.fixture
-    def store_factory(self, shared_server: TestServer) -> StoreFactory:
-        return StoreFactory("redis", {"url": shared_server.url}, ("kode_redis._plugin",))
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory
+
+
+class TestRedisAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory

@@ -2,8 +2,7 @@
 
 from pathlib import Path
 
-from kode_core.testing import run_readme_example
-from kode_core.testing._servers import TestServer
+from kode_core.testing import TestServer, run_readme_example
 
 README = Path(__file__).parents[1] / "README.md"
 

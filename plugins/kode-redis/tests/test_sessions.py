@@ -1,4 +1,4 @@
-"""Behaviour of the redis backend beyond the shared contract, against real servers."""
+"""Behaviour of the redis session store beyond the kit, against real servers."""
 
 from __future__ import annotations
 
@@ -14,20 +14,28 @@ import pytest
 import redis as redis_sync
 import redis.asyncio as aioredis
 
-import kode_core
 import kode_redis
 from kode_core import (
+    BackendError,
     BackendUnavailableError,
     ConflictError,
     InvalidOptionError,
     SchemaVersionError,
-    ServerOnlyOptionError,
 )
-from kode_core.testing import StoreFactory, unique_namespace
-from kode_core.testing._servers import TestServer, redis_server
+from kode_core.backend import now_ms
+from kode_core.sessions import SessionKey
+from kode_core.testing import StoreFactory, TestServer, redis_server, unique_namespace
 from kode_redis import RedisOptions
 from kode_redis._options import redis_address
-from kode_redis._schema import SESSIONS, KeyLayout, escape
+from kode_redis._schema import (
+    RedisMigration,
+    RedisSchema,
+    ensure_schema,
+    escape,
+    stored_version,
+)
+from kode_redis._sessions.schema import SESSIONS, KeyLayout
+from kode_redis._sessions.scripts import SessionScripts
 
 pytestmark = pytest.mark.anyio
 
@@ -61,29 +69,7 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-# -- options and the wire policy ---------------------------------------------------------
-
-SERVER_ONLY = {
-    "url": "redis://evil.example:6379/0",
-    "max_connections": 1000,
-    "socket_timeout": 1.0,
-    "connect_timeout": 100.0,
-    "auto_migrate": False,
-    "max_entry_bytes": 1,
-    "summary_fold": None,
-}
-
-
-@pytest.mark.parametrize("field", sorted(SERVER_ONLY))
-def test_a_wire_descriptor_setting_a_server_only_field_is_refused_before_any_io(
-    field: str,
-) -> None:
-    stores = factory(f"redis://:secret@127.0.0.1:{closed_port()}/0").open()
-    descriptor = {"kind": "redis", "options": {"namespace": "ok", field: SERVER_ONLY[field]}}
-    with pytest.raises(ServerOnlyOptionError) as caught:
-        stores.build(descriptor)
-    assert caught.value.field == field
-    assert stores.open_backends == ()
+# -- options ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -118,18 +104,17 @@ def test_the_url_is_kept_out_of_reprs() -> None:
     assert "secret" not in repr(RedisOptions(url="redis://:secret@localhost:6379/0"))
 
 
-# -- one client per server configuration ----------------------------------------------------
+# -- one pool per server configuration (the kit checks that builds share the backend) ------
 
 
-async def test_a_thousand_builds_share_one_pool_and_few_connections(
+async def test_stores_of_one_backend_open_at_most_max_connections_and_close_them(
     shared_server: TestServer, raw: aioredis.Redis
 ) -> None:
     db = 9  # only this test's connections select database 9
     async with factory(url_of(shared_server, db)).open(max_connections=3) as stores:
         built = [
-            stores.build({"kind": "redis", "options": {"namespace": f"n{i}"}}) for i in range(1000)
+            stores.build({"kind": "redis", "options": {"namespace": f"n{i}"}}) for i in range(30)
         ]
-        assert len(stores.open_backends) == 1
         for store in built[:5]:
             await store.append(KEY, [{"type": "t", "uuid": "u"}])
         assert await _kode_connections(raw, db) == 1
@@ -139,7 +124,7 @@ async def test_a_thousand_builds_share_one_pool_and_few_connections(
         assert 1 <= await _kode_connections(raw, db) <= 3
         assert await built[29].count_entries({**KEY, "session_id": "s29"}) == 1
     assert await _kode_connections(raw, db) == 0
-    await raw.flushdb()  # type: ignore[misc]
+    await raw.flushdb()
 
 
 async def _kode_connections(raw: aioredis.Redis, db: int) -> int:
@@ -225,14 +210,14 @@ async def test_the_schema_version_is_recorded_in_the_namespace_meta_hash(
         await stores.build({"kind": "redis", "options": {"namespace": namespace}}).count_entries(
             KEY
         )
-    assert await raw.hget(f"kode:{namespace}:meta", "schema_version") == str(SESSIONS.version)  # type: ignore[misc]
+    assert await raw.hget(f"kode:{namespace}:meta", "schema_version") == str(SESSIONS.version)
 
 
 async def test_a_newer_recorded_schema_version_is_refused(
     shared_server: TestServer, raw: aioredis.Redis
 ) -> None:
     namespace = unique_namespace()
-    await raw.hset(f"kode:{namespace}:meta", "schema_version", str(SESSIONS.version + 1))  # type: ignore[misc]
+    await raw.hset(f"kode:{namespace}:meta", "schema_version", str(SESSIONS.version + 1))
     async with factory(url_of(shared_server)).open() as stores:
         store = stores.build({"kind": "redis", "options": {"namespace": namespace}})
         with pytest.raises(SchemaVersionError) as caught:
@@ -253,6 +238,44 @@ async def test_without_auto_migrate_a_fresh_namespace_is_refused_and_nothing_is_
             await store.load(KEY)
     assert caught.value.found == 0
     assert await keys_of(raw, namespace) == []
+
+
+async def test_an_older_layout_runs_each_later_step_once_and_records_the_version(
+    raw: aioredis.Redis,
+) -> None:
+    namespace = unique_namespace()
+    ran: list[int] = []
+
+    def step(version: int) -> RedisMigration:
+        async def run(client: aioredis.Redis, ns: str) -> None:
+            assert ns == namespace
+            ran.append(version)
+
+        return run
+
+    later = RedisSchema("sessions", 3, {2: step(2), 3: step(3)})
+    await raw.hset(f"kode:{namespace}:meta", "schema_version", "1")
+    with pytest.raises(SchemaVersionError) as caught:
+        await ensure_schema(raw, namespace, later, auto_migrate=False, where="here")
+    assert (caught.value.found, ran) == (1, [])
+    await ensure_schema(raw, namespace, later, auto_migrate=True, where="here")
+    await ensure_schema(raw, namespace, later, auto_migrate=True, where="here")
+    assert ran == [2, 3]
+    assert await stored_version(raw, namespace, later) == 3
+    # Code that knows only version 1 refuses the namespace now, and never lowers it.
+    with pytest.raises(SchemaVersionError):
+        await ensure_schema(raw, namespace, SESSIONS, auto_migrate=True, where="here")
+    assert await raw.hget(f"kode:{namespace}:meta", "schema_version") == "3"
+
+
+async def test_an_unreadable_recorded_version_is_a_backend_error_and_reads_as_newer(
+    raw: aioredis.Redis,
+) -> None:
+    namespace = unique_namespace()
+    await raw.hset(f"kode:{namespace}:meta", "schema_version", "v1")
+    with pytest.raises(BackendError, match="unreadable schema_version"):
+        await ensure_schema(raw, namespace, SESSIONS, auto_migrate=True, where="here")
+    assert await stored_version(raw, namespace, SESSIONS) == SESSIONS.version + 1
 
 
 # -- the key layout ---------------------------------------------------------------------------
@@ -292,7 +315,7 @@ async def test_keys_follow_the_documented_layout_with_one_hash_tag_per_project(
             tag = key[key.index("{") + 1 : key.index("}")]
             assert tag == escape(main["project_key"])
     # Entries are stored as their JSON text, one list element each.
-    stored = await raw.lindex(f"{project}:t:{session}::log", 0)  # type: ignore[misc]
+    stored = await raw.lindex(f"{project}:t:{session}::log", 0)
     assert stored == '{"type":"t","uuid":"u1","text":"é\\u0000"}'
     assert json.loads(stored) == {"type": "t", "uuid": "u1", "text": "é\u0000"}
 
@@ -311,8 +334,8 @@ async def test_keys_follow_the_documented_layout_with_one_hash_tag_per_project(
 async def test_key_parts_containing_separators_never_share_a_transcript(
     shared_server: TestServer, one: dict[str, str], two: dict[str, str]
 ) -> None:
-    assert KeyLayout("n").transcript(kode_core.SessionKey.parse(one)) != KeyLayout("n").transcript(
-        kode_core.SessionKey.parse(two)
+    assert KeyLayout("n").transcript(SessionKey.parse(one)) != KeyLayout("n").transcript(
+        SessionKey.parse(two)
     )
     async with factory(url_of(shared_server)).open() as stores:
         store = stores.build({"kind": "redis", "options": {"namespace": unique_namespace()}})
@@ -350,7 +373,7 @@ async def test_a_uuid_stored_by_another_writer_after_the_snapshot_makes_the_appe
     shared_server: TestServer,
 ) -> None:
     namespace = unique_namespace()
-    transcript = KeyLayout(namespace).transcript(kode_core.SessionKey.parse(KEY))
+    transcript = KeyLayout(namespace).transcript(SessionKey.parse(KEY))
     other = redis_sync_client(shared_server)
     folded: list[list[str]] = []
 
@@ -422,7 +445,7 @@ async def test_concurrent_writers_fold_every_stored_entry_exactly_once(
 async def test_an_append_that_always_loses_raises_conflict_and_stores_nothing(
     shared_server: TestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("kode_redis._session_store.MAX_ATTEMPTS", 3)
+    monkeypatch.setattr("kode_redis._sessions.store.MAX_ATTEMPTS", 3)
     namespace = unique_namespace()
     summaries = KeyLayout(namespace).project("proj").summaries
     other = redis_sync_client(shared_server)
@@ -446,7 +469,7 @@ async def test_an_append_that_always_loses_raises_conflict_and_stores_nothing(
 
 async def test_a_resent_append_call_is_applied_once(shared_server: TestServer) -> None:
     namespace = unique_namespace()
-    session_key = kode_core.SessionKey.parse({**KEY, "subpath": "sub"})
+    session_key = SessionKey.parse({**KEY, "subpath": "sub"})
     layout = KeyLayout(namespace)
     keys = [
         *attrs.astuple(layout.transcript(session_key)),
@@ -454,15 +477,16 @@ async def test_a_resent_append_call_is_applied_once(shared_server: TestServer) -
         layout.subpaths(session_key),
     ]
     # Entries without uuid: only the batch id can tell a re-sent call from a new one.
-    args: list[str | int] = ["batch-1", "sess", "sub", kode_core.now_ms(), "dedupe", "", ""]
+    args: list[str | int] = ["batch-1", "sess", "sub", now_ms(), "dedupe", "", ""]
     args += ["", "0", '{"type":"t"}', "", "0", '{"type":"t"}']
     async with factory(url_of(shared_server)).open() as stores:
         store = stores.build({"kind": "redis", "options": {"namespace": namespace}})
         backend = stores.open_backends[0]
         assert isinstance(backend, kode_redis.RedisBackend)
         await store.count_entries(KEY)
-        assert await backend.append_script(keys, args) == 2
-        assert await backend.append_script(keys, args) == -2
+        append = backend.scripts(SessionScripts.register).append
+        assert await append(keys=keys, args=args) == 2
+        assert await append(keys=keys, args=args) == -2
         assert await store.count_entries(session_key.as_dict()) == 2
 
 

@@ -1,7 +1,7 @@
 """Queries of the ``redis`` agent store: the core's reference matchers over scanned rows.
 
 Redis has no secondary indexes here, so a query reads the small per-row state
-(no bodies) of the agents involved, lets :func:`~kode_core.select_messages` and
+(no bodies) of the agents involved, lets :func:`~kode_core.agents.select_messages` and
 its siblings pick the page, then fetches only that page's bodies. With
 ``agent_id`` the scan is one agent's; without it, every agent of the namespace
 is read, in pipelined batches: a cross-agent query costs O(rows in the
@@ -14,8 +14,8 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kode_core import (
-    ConflictError,
+from kode_core import ConflictError
+from kode_core.agents import (
     InfoRow,
     MessageQuery,
     MessageRow,
@@ -30,7 +30,7 @@ from kode_core import (
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from ._agent_schema import AgentKeys, AgentLayout
+    from .schema import AgentKeys, AgentLayout
 
 #: Agents whose rows one pipelined round trip reads.
 BATCH = 200
@@ -72,7 +72,7 @@ async def _read_hashes(
 
 
 async def query_sessions(client: Redis, layout: AgentLayout, query: SessionQuery) -> list[str]:
-    """Info bodies :func:`~kode_core.select_sessions` picks (each info hash read whole)."""
+    """Info bodies :func:`~kode_core.agents.select_sessions` picks (each info hash read whole)."""
     rows = [
         InfoRow(
             agent_id,
@@ -93,7 +93,8 @@ def _info_key(keys: AgentKeys) -> str:
 async def query_messages(
     client: Redis, layout: AgentLayout, query: MessageQuery
 ) -> list[tuple[str, int, str, int]]:
-    """``(agent_id, position, body, created_ms)`` :func:`~kode_core.select_messages` picks."""
+    """``(agent_id, position, body, created_ms)`` that
+    :func:`~kode_core.agents.select_messages` picks."""
 
     def row_of(key: str, state: list[Any]) -> MessageRow:
         digest, created_ms, role, content_types = state
@@ -109,7 +110,7 @@ async def query_messages(
 async def query_tool_calls(
     client: Redis, layout: AgentLayout, query: ToolCallQuery
 ) -> list[tuple[str, str]]:
-    """``(agent_id, body)`` :func:`~kode_core.select_tool_calls` picks."""
+    """``(agent_id, body)`` :func:`~kode_core.agents.select_tool_calls` picks."""
 
     def row_of(key: str, state: list[Any]) -> ToolCallRow:
         digest, created_ms, position, name, call_state, is_error, has_approval, updated_ms = state

@@ -2,12 +2,12 @@
 
 The agent store keeps its own layout version, in the field
 ``agents_schema_version`` of the namespace's ``kode:<ns>:meta`` hash (the
-session store's ``schema_version`` sits beside it), so each family migrates on
-its own. Every key of one agent carries the hash tag ``{<A>}``, ``A`` being the
-agent id escaped like the session store's key parts (``%``, ``:``, ``{``, ``}``
-never occur in it), so one agent's keys share one cluster slot and the scripts
-that replace, append or delete touch that slot alone (plus the namespace's
-agent index)::
+session store's ``schema_version`` sits beside it; see :mod:`kode_redis._schema`),
+so each family migrates on its own. Every key of one agent carries the hash tag
+``{<A>}``, ``A`` being the agent id escaped like every caller-supplied key part
+(``%``, ``:``, ``{``, ``}`` never occur in it), so one agent's keys share one
+cluster slot and the scripts that replace, append or delete touch that slot alone
+(plus the namespace's agent index)::
 
     kode:<ns>:agents                 ZSET   agent id, score 0 (BYLEX: code point order)
     kode:<ns>:agent:{A}:m:state      HASH   position -> JSON [digest, created_ms, role, types]
@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import attrs
 
-from kode_core import DocFamily, EventChannel
+from kode_core.agents import DocFamily, EventChannel
 
-from ._schema import SchemaComponent, escape
+from .._schema import RedisSchema, escape
 
-#: The agent-store keys, checked by :func:`~kode_redis._schema.ensure_schema`.
-AGENTS = SchemaComponent("agents", 1, "agents_schema_version")
+#: The agent-store keys, checked by :func:`~kode_redis._schema.ensure_schema`: version 1
+#: is the first layout (its keys come with the writes).
+AGENTS = RedisSchema("agents", 1)
 
 FAMILIES = tuple(DocFamily)
 CHANNELS = tuple(channel.value for channel in EventChannel)

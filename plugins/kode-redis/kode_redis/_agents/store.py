@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-import kode_core
-from kode_core import (
+from kode_core import ConflictError
+from kode_core.agents import (
+    AgentOptions,
     AgentStats,
-    ConflictError,
     Doc,
     DocFamily,
+    ExtendedAgentStore,
     InfoRow,
     MessageQuery,
     MessageRow,
@@ -25,18 +26,19 @@ from kode_core import (
     StoredRowState,
     ToolCallQuery,
     ToolCallRow,
+    event_conflict,
     plan_replace,
 )
+from kode_core.backend import prefix_upper_bound
 
-from ._agent_queries import query_messages, query_sessions, query_tool_calls
-from ._agent_schema import AgentKeys, AgentLayout, seq_member, seq_of
+from .._backend import RedisBackend
+from .._options import RedisOptions
+from .queries import query_messages, query_sessions, query_tool_calls
+from .schema import AGENTS, AgentKeys, AgentLayout, seq_member, seq_of
+from .scripts import AgentScripts
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-
-    from ._agent_scripts import AgentScripts
-    from ._backend import RedisBackend
-    from ._options import RedisOptions
 
 #: Compare-and-set replaces lost to concurrent writers of the same agent before giving up.
 MAX_ATTEMPTS = 100
@@ -74,19 +76,21 @@ def tool_call_state(row: ToolCallRow) -> str:
     )
 
 
-class RedisAgentStore(kode_core.ExtendedAgentStore):
+class RedisAgentStore(ExtendedAgentStore):
     """Agent runtime stores in one namespace of a Redis server.
 
     A whole-list save (messages, tool calls) reads the family's stored digests
-    and replace token in one ``MULTI``, plans with :func:`~kode_core.plan_replace`,
+    and replace token in one ``MULTI``, plans with :func:`~kode_core.agents.plan_replace`,
     and runs one script that applies the plan only if the token is unchanged
     (compare-and-set), writing only the plan's rows; a writer that lost the race
     reads again. Concurrent savers of one agent therefore end with exactly one
     writer's full list, and the check runs in the engine, across processes.
     """
 
-    def __init__(self, backend: RedisBackend, options: RedisOptions) -> None:
-        super().__init__(options)
+    def __init__(
+        self, backend: RedisBackend, options: RedisOptions, settings: AgentOptions
+    ) -> None:
+        super().__init__(options, settings)
         self._backend = backend
         self._layout = AgentLayout(options.namespace)
         # (agent, family) -> the token and row states this store wrote last, so the next
@@ -97,13 +101,24 @@ class RedisAgentStore(kode_core.ExtendedAgentStore):
         return f"<RedisAgentStore namespace={self.namespace!r} backend={self._backend!r}>"
 
     async def _ready(self) -> tuple[Redis, AgentScripts]:
-        return await self._backend.agent_client(self.namespace)
+        """The shared client, once the namespace's agent layout is checked, and the scripts."""
+        client = await self._backend.client(self.namespace, AGENTS)
+        return client, self._backend.scripts(AgentScripts.register)
 
     def _keys(self, agent_id: str) -> AgentKeys:
         return self._layout.agent(agent_id)
 
+    # -- schema -----------------------------------------------------------------------------
+
+    @property
+    def supported_schema_version(self) -> int:
+        return AGENTS.version
+
+    async def _schema_version(self) -> int:
+        return await self._backend.recorded_version(self.namespace, AGENTS)
+
     async def _migrate(self) -> None:
-        await self._backend.agent_client(self.namespace, auto_migrate=True)
+        await self._backend.migrate(self.namespace, AGENTS)
 
     # -- whole lists: messages and tool calls ------------------------------------------
 
@@ -159,7 +174,8 @@ class RedisAgentStore(kode_core.ExtendedAgentStore):
                 await anyio.sleep(random.uniform(0, min(0.05, 0.0005 * 2 ** min(attempt, 10))))
         raise ConflictError(
             f"redis: replacing the {field} of agent {agent_id!r} lost {MAX_ATTEMPTS} "
-            "compare-and-set rounds to concurrent writers"
+            "compare-and-set rounds to concurrent writers",
+            agent_id=agent_id,
         )
 
     async def _stored_states(
@@ -246,9 +262,7 @@ class RedisAgentStore(kode_core.ExtendedAgentStore):
                 keys=script_keys, args=[agent_id, seq_member(seq), body]
             )
         if int(result) == _REFUSED:
-            raise ConflictError(
-                f"redis: event seq {seq} of agent {agent_id!r} is stored with another body"
-            )
+            raise event_conflict(agent_id, seq)
 
     async def _read_events(
         self, agent_id: str, after: int, channel: str | None, limit: int
@@ -296,14 +310,15 @@ class RedisAgentStore(kode_core.ExtendedAgentStore):
 
     async def _list_agents(self, prefix: str | None) -> builtins.list[str]:
         client, _ = await self._ready()
-        if prefix is None:
-            low, high = b"-", b"+"
-        else:
-            # BYLEX compares bytes, which for UTF-8 is code point order. Every id that
-            # starts with the prefix lies in [prefix, prefix + 0xFF): no UTF-8 text holds
-            # the byte 0xFF. The prefix is a bound, never a pattern.
-            encoded = prefix.encode("utf-8")
-            low, high = b"[" + encoded, b"(" + encoded + b"\xff"
+        # BYLEX compares bytes, which for UTF-8 is code point order, so the ids that
+        # start with the prefix are [prefix, prefix_upper_bound(prefix)). The prefix is
+        # a bound, never a pattern.
+        low, high = b"-", b"+"
+        if prefix:
+            low = b"[" + prefix.encode("utf-8")
+            upper = prefix_upper_bound(prefix)
+            if upper is not None:
+                high = b"(" + upper.encode("utf-8")
         with self._backend.errors():
             found = await client.zrangebylex(self._layout.agents, low, high)
         return [_text(agent_id) for agent_id in found]

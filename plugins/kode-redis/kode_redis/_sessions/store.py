@@ -12,23 +12,24 @@ import anyio
 import attrs
 import redis.exceptions
 
-import kode_core
-from kode_core import (
-    ConflictError,
+from kode_core import ConflictError
+from kode_core.backend import now_ms
+from kode_core.sessions import (
     EncodedEntry,
     SessionKey,
     SessionListing,
+    SessionOptions,
+    SessionStore,
     SessionSummary,
-    now_ms,
 )
 
-from ._schema import SESSIONS, KeyLayout
+from .._backend import RedisBackend
+from .._options import RedisOptions
+from .schema import SESSIONS, KeyLayout
+from .scripts import SessionScripts
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-
-    from ._backend import RedisBackend
-    from ._options import RedisOptions
 
 #: Compare-and-set appends lost to concurrent writers of the same key before giving up.
 MAX_ATTEMPTS = 100
@@ -38,57 +39,12 @@ MAX_REMEMBERED_SUMMARIES = 4096
 _CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 _REPLAYED, _CONFLICT = -2, -1
 
-#: The append, atomic in the engine. KEYS: log, uuids, meta, sessions, mtimes, summaries,
-#: subpaths. ARGV: batch id, session id, subpath ('' = main), mtime, mode, expected summary
-#: ('' = none), new summary data ('' = none), then (uuid, expected stored '1'/'0', text)
-#: per entry. Mode 'dedupe': skip entries whose uuid is stored. Mode 'cas': the caller
-#: folded the summary from a snapshot, so apply only if the summary and every uuid's
-#: membership are still what the snapshot saw, else return -1 (the caller starts over).
-#: Returns the number of entries stored (0 when every uuid is stored, in either mode),
-#: or -2 if this batch id was applied already (the driver re-sent the call after a
-#: lost reply).
-APPEND_LUA = """
-local log, uuids, meta = KEYS[1], KEYS[2], KEYS[3]
-local batch, sid, subpath, mtime = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local cas = ARGV[5] == 'cas'
-if redis.call('HGET', meta, 'batch') == batch then return -2 end
-local texts, fresh, moved = {}, {}, false
-for i = 8, #ARGV, 3 do
-  local id = ARGV[i]
-  local stored = id ~= '' and redis.call('SISMEMBER', uuids, id) == 1
-  if stored ~= (ARGV[i + 1] == '1') then moved = true end
-  if not stored then
-    texts[#texts + 1] = ARGV[i + 2]
-    if id ~= '' then fresh[#fresh + 1] = id end
-  end
-end
-if #texts == 0 then return 0 end
-if cas and (moved or (redis.call('HGET', KEYS[6], sid) or '') ~= ARGV[6]) then return -1 end
-for i = 1, #texts, 1000 do
-  redis.call('RPUSH', log, unpack(texts, i, math.min(i + 999, #texts)))
-end
-for i = 1, #fresh, 1000 do
-  redis.call('SADD', uuids, unpack(fresh, i, math.min(i + 999, #fresh)))
-end
-redis.call('HSET', meta, 'batch', batch)
-if subpath ~= '' then
-  redis.call('SADD', KEYS[7], subpath)
-  return #texts
-end
-local previous = redis.call('HGET', KEYS[5], sid)
-if previous and tonumber(previous) > tonumber(mtime) then mtime = previous end
-redis.call('ZADD', KEYS[4], 0, sid)
-redis.call('HSET', KEYS[5], sid, mtime)
-if ARGV[7] ~= '' then redis.call('HSET', KEYS[6], sid, mtime .. ':' .. ARGV[7]) end
-return #texts
-"""
-
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class RedisSessionStore(kode_core.SessionStore):
+class RedisSessionStore(SessionStore):
     """Session transcripts in one namespace of a Redis server.
 
     An append is one Lua script, which Redis runs atomically: it skips stored
@@ -105,8 +61,10 @@ class RedisSessionStore(kode_core.SessionStore):
     from a real snapshot; when every uuid is stored already, it stores nothing.
     """
 
-    def __init__(self, backend: RedisBackend, options: RedisOptions) -> None:
-        super().__init__(options)
+    def __init__(
+        self, backend: RedisBackend, options: RedisOptions, settings: SessionOptions
+    ) -> None:
+        super().__init__(options, settings)
         self._backend = backend
         self._keys = KeyLayout(options.namespace)
         self._written: dict[SessionKey, str] = {}  # key -> its stored summary, as written
@@ -115,20 +73,39 @@ class RedisSessionStore(kode_core.SessionStore):
         return f"<RedisSessionStore namespace={self.namespace!r} backend={self._backend!r}>"
 
     async def _client(self) -> Redis:
-        return await self._backend.client(self.namespace)
+        return await self._backend.client(self.namespace, SESSIONS)
+
+    # -- schema -----------------------------------------------------------------------
 
     @property
     def supported_schema_version(self) -> int:
         return SESSIONS.version
 
     async def _schema_version(self) -> int:
-        return await self._backend.recorded_version(self.namespace)
-
-    async def _projects(self, after: str | None, limit: int) -> list[str]:
-        return await self._backend.project_keys(self.namespace, after, limit)
+        return await self._backend.recorded_version(self.namespace, SESSIONS)
 
     async def _migrate(self) -> None:
-        await self._backend.migrate(self.namespace)
+        await self._backend.migrate(self.namespace, SESSIONS)
+
+    async def _projects(self, after: str | None, limit: int) -> list[str]:
+        """Projects with a sessions index, code point order, after ``after``, at most ``limit``.
+
+        Redis keeps no index of projects (one would span cluster slots), so this scans
+        the namespace's keys: an operator's call, O(keys), never on an append's path.
+        """
+        client = await self._client()
+        found: set[str] = set()
+        with self._backend.errors():
+            async for name in client.scan_iter(match=self._keys.sessions_pattern, count=1000):
+                project = self._keys.project_of(name)
+                if project is not None and (after is None or project > after):
+                    found.add(project)
+        return sorted(found)[:limit]
+
+    async def _run_append(self, keys: list[str], args: list[str | int]) -> int:
+        """Run the append script (``EVALSHA``, loading it again after a server restart)."""
+        scripts = self._backend.scripts(SessionScripts.register)
+        return int(await scripts.append(keys=keys, args=args))
 
     # -- append ----------------------------------------------------------------------
 
@@ -154,7 +131,7 @@ class RedisSessionStore(kode_core.SessionStore):
                 if tail is None:
                     return
                 mtime = now_ms()
-                result = await self._backend.append_script(keys, [*head, mtime, *tail])
+                result = await self._run_append(keys, [*head, mtime, *tail])
                 if result != _CONFLICT:
                     if folds and result != 0 and tail[2]:
                         self._remember(key, f"{mtime}:{tail[2]}")
@@ -167,7 +144,9 @@ class RedisSessionStore(kode_core.SessionStore):
                 await anyio.sleep(random.uniform(0, min(0.05, 0.0005 * 2 ** min(attempt, 10))))
         raise ConflictError(
             f"redis: append to {key.as_dict()} lost {MAX_ATTEMPTS} compare-and-set rounds "
-            "to concurrent writers"
+            "to concurrent writers",
+            project_key=key.project_key,
+            session_id=key.session_id,
         )
 
     def _fold_remembered(
@@ -283,7 +262,11 @@ class RedisSessionStore(kode_core.SessionStore):
                 if await self._try_delete_session(client, key):
                     return
                 await anyio.sleep(random.uniform(0, 0.005))
-        raise ConflictError(f"redis: delete of {key.as_dict()} kept losing to concurrent writers")
+        raise ConflictError(
+            f"redis: delete of {key.as_dict()} kept losing to concurrent writers",
+            project_key=key.project_key,
+            session_id=key.session_id,
+        )
 
     async def _delete_subkey(self, client: Redis, key: SessionKey) -> None:
         assert key.subpath is not None

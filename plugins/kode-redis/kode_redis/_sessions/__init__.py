@@ -1,0 +1,2 @@
+"""The ``redis`` session store: its key layout (``schema``), its append script
+(``scripts``) and the store (``store``)."""
