@@ -13,7 +13,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
-from .._errors import InvalidDataError, NotSupportedError
+from .._errors import InvalidDataError
 from .._options import BackendOptions
 from .._store import Store
 from ._entries import decode_entry, encode_batch
@@ -95,16 +95,14 @@ class SessionStore(Store):
         return [listing.as_dict() for listing in await self._sessions(project, None, None)]
 
     async def list_session_summaries(self, project_key: str) -> list[dict[str, Any]]:
-        """The summaries kept up to date by :meth:`append` for the project's sessions.
+        """The summaries stored for the project's sessions.
 
-        Raises :class:`~kode_core.NotSupportedError` when no fold is configured and the
-        Claude Agent SDK is not importable.
+        :meth:`append` keeps them up to date when a fold is configured (or the Claude
+        Agent SDK is importable); without one, what earlier writers stored is still
+        returned (an operator's tool needs no SDK to show titles), and appends leave
+        it as it is (see :attr:`offers_summaries`).
         """
         project = self._project(project_key)
-        if self._fold is None:
-            raise NotSupportedError(
-                "session summaries need claude-agent-sdk installed or a summary_fold option"
-            )
         return [summary.as_dict() for summary in await self._summaries(project)]
 
     async def delete(self, key: Mapping[str, Any]) -> None:

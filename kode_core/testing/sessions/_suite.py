@@ -372,6 +372,23 @@ class SessionStoreConformance(SessionStoreOperatorChecks, ConformanceSuite):
         assert summary["data"] == {"count": 4}
         assert summary["mtime"] == listing["mtime"]
 
+    async def test_stored_summaries_are_read_whatever_fold_the_reader_has(
+        self, store_factory: StoreFactory
+    ) -> None:
+        if not self.versioned_storage:
+            pytest.skip("an in-process engine's data does not outlive its builder map")
+        namespace = unique_namespace()
+        async with store_factory.open(summary_fold=counting_fold) as stores:
+            await stores.build(store_factory.descriptor(namespace)).append(KEY, [{"type": "t"}])
+
+        def other_fold(prev: Any, key: Any, entries: list[dict[str, Any]]) -> dict[str, Any]:
+            raise AssertionError("reading summaries folds nothing")
+
+        async with store_factory.open(summary_fold=other_fold) as stores:
+            reader = stores.build(store_factory.descriptor(namespace))
+            [summary] = await reader.list_session_summaries("proj")
+        assert summary["data"] == {"count": 1}
+
     # -- namespaces ---------------------------------------------------------------------
 
     async def test_namespaces_isolate_data_on_one_backend(
