@@ -42,7 +42,9 @@ class RedisBackend(Backend):
     def __init__(self, options: RedisOptions) -> None:
         self._options = options
         self._address = redis_address(options.url)
-        self._secrets = _secrets_of(options.url)
+        # A driver message may quote the password, as written in the URL or decoded.
+        password = urlsplit(options.url).password
+        self._secrets = (password, unquote(password)) if password else ()
         self._client: Redis | None = None
         self._closed = False
         self._schemas: OncePerKey[tuple[str, str]] = OncePerKey()
@@ -159,14 +161,3 @@ class RedisBackend(Backend):
 
     def _driver_error(self, exc: BaseException) -> KodeError:
         return BackendError("redis", redact(str(exc), self._secrets))
-
-
-def _secrets_of(url: str) -> list[str]:
-    """The URL's password, as written and decoded, longest first (for :func:`redact`)."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return []
-    if not password:
-        return []
-    return sorted({password, unquote(password)}, key=len, reverse=True)

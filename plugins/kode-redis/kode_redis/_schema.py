@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import Literal, cast
+from typing import Literal
 
 from redis.asyncio import Redis
 
@@ -111,10 +111,7 @@ async def stored_version(client: Redis, namespace: str, component: RedisSchema) 
 def _action(
     found: int, component: RedisSchema, *, auto_migrate: bool, where: str
 ) -> Literal["current", "migrate"]:
-    # schema_action reads only name and version; its parameter is SchemaComponent[object],
-    # which an invariant SchemaComponent[RedisMigration] does not match for mypy.
-    general = cast("SchemaComponent[object]", component)
-    return schema_action("redis", found, general, auto_migrate=auto_migrate, where=where)
+    return schema_action("redis", found, component, auto_migrate=auto_migrate, where=where)
 
 
 def _text(value: object) -> str:
