@@ -13,10 +13,10 @@ the same pool. Each namespace is a PostgreSQL schema ``kode_<namespace>``; see
 the README for the storage layout and every option.
 """
 
-from ._agent_store import PgAgentStore
+from ._agents.store import PgAgentStore
 from ._backend import PgBackend
 from ._options import PgOptions
-from ._session_store import PgSessionStore
+from ._sessions.store import PgSessionStore
 from ._version import __version__
 
 __all__ = ["PgAgentStore", "PgBackend", "PgOptions", "PgSessionStore", "__version__"]

@@ -6,6 +6,7 @@ import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import anyio
 import psycopg
@@ -14,22 +15,11 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from kode_core import (
-    Backend,
-    BackendError,
-    BackendOptions,
-    BackendUnavailableError,
-    KodeError,
-    OncePerKey,
-    address_of,
-    map_exceptions,
-)
+from kode_core import BackendError, BackendUnavailableError, KodeError
+from kode_core.backend import Backend, ErrorMap, OncePerKey, address_of, map_exceptions, redact
 
-from ._agent_schema import AGENTS
-from ._agent_store import PgAgentStore
 from ._options import PgOptions
-from ._schema import SESSIONS, SchemaComponent, ensure_schema, schema_name, stored_version
-from ._session_store import PgSessionStore
+from ._schema import PgSchema, ensure_schema, schema_name, stored_version
 
 Connection = AsyncConnection[TupleRow]
 Pool = AsyncConnectionPool[Connection]
@@ -59,7 +49,8 @@ class PgBackend(Backend):
         self._in_use = 0
         self._pool_opened: OncePerKey[str] = OncePerKey()
         self._schemas_ready: OncePerKey[tuple[str, str]] = OncePerKey()
-        self._errors = {
+        self._secrets = _password_of(options.url)
+        self._errors: ErrorMap = {
             PoolTimeout: self._unavailable,
             psycopg.Error: self._driver_error,
             OSError: self._unavailable,
@@ -72,14 +63,6 @@ class PgBackend(Backend):
     def address(self) -> str:
         """``host:port`` of the server, without credentials."""
         return self._address
-
-    def session_store(self, options: BackendOptions) -> PgSessionStore:
-        """A session store of ``options.namespace`` sharing this backend's pool. No I/O."""
-        return PgSessionStore(self, options)
-
-    def agent_store(self, options: BackendOptions) -> PgAgentStore:
-        """An agent store of ``options.namespace`` sharing this backend's pool. No I/O."""
-        return PgAgentStore(self, options)
 
     @property
     def driver_version(self) -> str:
@@ -94,9 +77,7 @@ class PgBackend(Backend):
                 await pool.close()
 
     @asynccontextmanager
-    async def connection(
-        self, namespace: str, component: SchemaComponent = SESSIONS
-    ) -> AsyncIterator[Connection]:
+    async def connection(self, namespace: str, component: PgSchema) -> AsyncIterator[Connection]:
         """A pooled connection (autocommit) once ``namespace``'s ``component`` tables are ready.
 
         Driver errors raised while it is held are translated into kode errors.
@@ -107,7 +88,7 @@ class PgBackend(Backend):
             async with self._checkout(pool) as conn:
                 yield conn
 
-    async def migrate(self, namespace: str, component: SchemaComponent = SESSIONS) -> None:
+    async def migrate(self, namespace: str, component: PgSchema) -> None:
         """Create or upgrade ``namespace``'s ``component`` tables now, even with
         ``auto_migrate`` off."""
         with map_exceptions(self._errors):
@@ -120,11 +101,11 @@ class PgBackend(Backend):
             async with self._checkout(await self._ready_pool()) as conn:
                 await conn.execute("SELECT 1")
 
-    async def recorded_version(self, namespace: str) -> int:
-        """The schema version recorded for ``namespace`` (0: none). Creates nothing."""
+    async def recorded_version(self, namespace: str, component: PgSchema) -> int:
+        """The version of ``component`` recorded for ``namespace`` (0: none). Creates nothing."""
         with map_exceptions(self._errors):
             async with self._checkout(await self._ready_pool()) as conn:
-                return await stored_version(conn, namespace, SESSIONS)
+                return await stored_version(conn, namespace, component)
 
     # -- lazily opened pool and schemas ---------------------------------------------
 
@@ -206,11 +187,10 @@ class PgBackend(Backend):
         )
 
     async def _ready_schema(
-        self, pool: Pool, namespace: str, component: SchemaComponent, auto_migrate: bool
+        self, pool: Pool, namespace: str, component: PgSchema, auto_migrate: bool
     ) -> None:
-        where = f'schema "{schema_name(namespace)}" at {self._address}'
-        if component is AGENTS:
-            where = f"agent tables of {where}"
+        schema = schema_name(namespace)
+        where = f'the {component.name} tables of schema "{schema}" at {self._address}'
 
         async def ensure() -> None:
             async with self._checkout(pool) as conn:
@@ -223,12 +203,25 @@ class PgBackend(Backend):
     # -- error translation ----------------------------------------------------------
 
     def _unavailable(self, exc: BaseException) -> KodeError:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return BackendUnavailableError("pg", self._address, detail)
+        text = str(exc).strip()
+        detail = text.splitlines()[0] if text else type(exc).__name__
+        return BackendUnavailableError("pg", self._address, redact(detail, self._secrets))
 
     def _driver_error(self, exc: BaseException) -> KodeError:
         if isinstance(exc, psycopg.OperationalError):
             state = exc.sqlstate
             if state is None or state.startswith(_UNAVAILABLE_SQLSTATES):
                 return self._unavailable(exc)
-        return BackendError("pg", str(exc).strip() or type(exc).__name__)
+        detail = str(exc).strip() or type(exc).__name__
+        return BackendError("pg", redact(detail, self._secrets))
+
+
+def _password_of(url: str) -> tuple[str, ...]:
+    """The URL's password as written and decoded, longest first, for :func:`redact`."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return ()
+    if not password:
+        return ()
+    return tuple(sorted({password, unquote(password)}, key=len, reverse=True))

@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from kode_core import (
+from kode_core.backend import (
     BackendOptions,
     OptionValueError,
     check,

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from kode_core.testing._servers import TestServer, postgres_server
+from kode_core.testing import StoreFactory, TestServer, postgres_server
+
+PLUGINS = ("kode_pg._plugin",)
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +43,9 @@ def pg_url(pg_server: TestServer) -> str:
             " LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'"
         )
     return pg_server.url.rsplit("/", 1)[0] + "/kode_en_us"
+
+
+@pytest.fixture
+def pg_factory(pg_url: str) -> StoreFactory:
+    """The ``pg`` kind on the shared server, as the conformance kit opens it."""
+    return StoreFactory("pg", {"url": pg_url}, PLUGINS)

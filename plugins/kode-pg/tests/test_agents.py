@@ -1,4 +1,4 @@
-"""Behaviour of the pg agent store beyond the shared kit, checked with PostgreSQL's own counters."""
+"""Behaviour of the pg agent store beyond the kit, checked with PostgreSQL's own counters."""
 
 from __future__ import annotations
 
@@ -27,8 +27,7 @@ from kode_core import (
 )
 from kode_core.testing import StoreFactory, unique_namespace
 from kode_pg import PgBackend
-from kode_pg._agent_schema import AGENTS, DATA_TABLES
-from kode_pg._agent_sql import prefix_bound
+from kode_pg._agents.schema import AGENTS, DATA_TABLES
 from kode_pg._schema import schema_name
 
 pytestmark = pytest.mark.anyio
@@ -287,13 +286,6 @@ async def test_list_agents_takes_pg_pattern_characters_literally_in_code_point_o
             await store.save_info(agent_id, info(agent_id))
         expected = sorted(a for a in PG_SPECIAL_IDS if a.startswith(prefix))
         assert await store.list_agents(prefix or None) == expected
-
-
-def test_the_prefix_bound_is_the_least_string_after_every_extension() -> None:
-    assert prefix_bound("ab") == "ac"
-    assert prefix_bound("a\U0010ffff") == "b"
-    assert prefix_bound("a\ud7ff") == "a\ue000"  # surrogates are skipped: not storable
-    assert prefix_bound("\U0010ffff\U0010ffff") is None
 
 
 async def test_queries_sort_strings_by_code_point_not_by_the_database_locale(

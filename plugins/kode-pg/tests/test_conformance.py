@@ -1,11 +1,32 @@
-"""The session-store conformance kit against a real PostgreSQL server."""
+"""kode's conformance kit against a real PostgreSQL server: each family, and the engine."""
+
+from __future__ import annotations
 
 import pytest
 
-from kode_core.testing import SessionStoreConformance, StoreFactory
+from kode_core.testing import (
+    AgentStoreConformance,
+    EngineConformance,
+    SessionStoreConformance,
+    StoreFactory,
+)
+
+
+class TestPgEngine(EngineConformance):
+    """Schema versions, server-only options, one backend per pool, closing: every family."""
+
+    @pytest.fixture
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory
 
 
 class TestPgSessionStore(SessionStoreConformance):
     @pytest.fixture
-    def store_factory(self, pg_url: str) -> StoreFactory:
-        return StoreFactory("pg", {"url": pg_url}, ("kode_pg._plugin",))
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory
+
+
+class TestPgAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory

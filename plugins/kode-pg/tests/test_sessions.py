@@ -1,4 +1,4 @@
-"""Behaviour of the pg backend beyond the shared contract, against real PostgreSQL servers."""
+"""Behaviour of the pg session store and engine beyond the kit, against real PostgreSQL servers."""
 
 from __future__ import annotations
 
@@ -14,17 +14,12 @@ import psycopg
 import pytest
 
 import kode_pg
-from kode_core import (
-    BackendError,
-    BackendUnavailableError,
-    InvalidOptionError,
-    SchemaVersionError,
-    ServerOnlyOptionError,
-)
-from kode_core.testing import StoreFactory, unique_namespace
-from kode_core.testing._servers import TestServer, postgres_server
-from kode_pg import PgOptions
-from kode_pg._schema import SESSIONS, schema_name
+from kode_core import BackendError, BackendUnavailableError, InvalidOptionError, SchemaVersionError
+from kode_core.sessions import SessionOptions
+from kode_core.testing import StoreFactory, TestServer, postgres_server, unique_namespace
+from kode_pg import PgOptions, PgSessionStore
+from kode_pg._schema import schema_name
+from kode_pg._sessions.schema import SESSIONS
 
 pytestmark = pytest.mark.anyio
 
@@ -70,31 +65,6 @@ def dedicated_server() -> Iterator[TestServer]:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("url", "postgresql://evil@attacker.example:5432/postgres"),
-        ("min_pool_size", 50),
-        ("max_pool_size", 500),
-        ("statement_timeout", 1.0),
-        ("connect_timeout", 60.0),
-        ("auto_migrate", False),
-        ("max_entry_bytes", 10**9),
-    ],
-)
-async def test_a_wire_descriptor_setting_a_server_only_option_is_refused(
-    field: str, value: Any
-) -> None:
-    # The default server does not exist: a refusal must come before any I/O.
-    nowhere = f"postgresql://kode:s3cret@127.0.0.1:{closed_port()}/postgres"
-    async with factory(nowhere).open() as stores:
-        with pytest.raises(ServerOnlyOptionError) as caught:
-            stores.build({"kind": "pg", "options": {"namespace": "tenant_a", field: value}})
-        assert caught.value.field == field
-        assert caught.value.kind == "pg"
-        assert stores.open_backends == ()
-
-
-@pytest.mark.parametrize(
     ("values", "field"),
     [
         ({"url": "mysql://db:3306/app"}, "url"),
@@ -116,7 +86,8 @@ def test_invalid_server_options_are_refused_naming_the_field(
 def test_the_url_and_its_password_stay_out_of_reprs() -> None:
     options = PgOptions(url="postgresql://kode:s3cret@db.internal:5432/app")
     backend = kode_pg.PgBackend(options)
-    for text in (repr(options), repr(backend), repr(backend.session_store(options))):
+    store = PgSessionStore(backend, options, SessionOptions())
+    for text in (repr(options), repr(backend), repr(store)):
         assert "s3cret" not in text
     assert backend.address == "db.internal:5432"
 
@@ -277,7 +248,7 @@ async def test_each_entry_is_one_row_of_exact_json_text_in_position_order(
     pg_url: str, raw: psycopg.AsyncConnection[Any]
 ) -> None:
     namespace = unique_namespace()
-    entries = [
+    entries: list[dict[str, Any]] = [
         {"type": "t", "uuid": "a", "nul": "x\u0000y", "big": 2**80, "$k": {"a.b": 1}},
         {"type": "t", "uuid": "b"},
         {"type": "no_uuid"},
@@ -371,20 +342,9 @@ async def test_statement_timeout_is_set_on_pooled_connections(pg_url: str) -> No
         await store.count_entries(KEY)
         [backend] = stores.open_backends
         assert isinstance(backend, kode_pg.PgBackend)
-        async with backend.connection(store.namespace) as conn:
+        async with backend.connection(store.namespace, SESSIONS) as conn:
             cur = await conn.execute("SHOW statement_timeout")
             assert await cur.fetchone() == ("250ms",)
             with pytest.raises(BackendError, match="statement timeout"):
-                async with backend.connection(store.namespace) as slow:
+                async with backend.connection(store.namespace, SESSIONS) as slow:
                     await slow.execute("SELECT pg_sleep(2)")
-
-
-async def test_aclose_is_idempotent_and_a_closed_backend_refuses_work(pg_url: str) -> None:
-    options = PgOptions(url=pg_url)
-    backend = kode_pg.PgBackend(options)
-    store = backend.session_store(options)
-    await store.count_entries(KEY)
-    await backend.aclose()
-    await backend.aclose()
-    with pytest.raises(BackendError, match="closed"):
-        await store.count_entries(KEY)

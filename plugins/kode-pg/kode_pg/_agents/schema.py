@@ -1,8 +1,8 @@
-"""Storage layout of the ``pg`` agent store and its versioned, lock-guarded migration.
+"""Storage layout of the ``pg`` agent store: its tables and their versions.
 
 The agent tables live in the namespace's schema ``kode_<namespace>`` beside the
 session tables, with their own version record (component ``agents`` in
-``kode_meta``), so either family migrates without the other:
+``kode_meta``, see :mod:`kode_pg._schema`), so either family migrates without the other:
 
 ``agents``
     One row per agent that has any data. Every write locks this row first, so the
@@ -36,7 +36,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._schema import SchemaComponent
+from kode_core.backend import SchemaComponent
+
+from .._schema import PgSchema
 
 if TYPE_CHECKING:
     from typing_extensions import LiteralString
@@ -123,4 +125,4 @@ _V1: tuple[LiteralString, ...] = (
 
 #: The agent tables, migrated by :func:`~kode_pg._schema.ensure_schema` under the
 #: namespace's one migration lock.
-AGENTS = SchemaComponent("agents", 1, {1: _V1})
+AGENTS: PgSchema = SchemaComponent("agents", 1, {1: _V1})

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 
-from kode_core import MessageQuery, SessionQuery, ToolCallQuery
+from kode_core.agents import MessageQuery, SessionQuery, ToolCallQuery
 
-from ._schema import schema_sql
+from .._schema import schema_sql
 
 if TYPE_CHECKING:
     from typing_extensions import LiteralString
@@ -233,17 +233,6 @@ def agent_statements(namespace: str) -> AgentStatements:
 def key_digest(key: str) -> bytes:
     """The 256-bit digest that stands for a tool-call id or document key in unique indexes."""
     return hashlib.blake2b(key.encode("utf-8"), digest_size=32).digest()
-
-
-def prefix_bound(prefix: str) -> str | None:
-    """The least string above every string that starts with ``prefix`` (None: none exists)."""
-    for cut in range(len(prefix) - 1, -1, -1):
-        point = ord(prefix[cut]) + 1
-        if 0xD800 <= point <= 0xDFFF:  # surrogates cannot be stored: skip past them
-            point = 0xE000
-        if point <= 0x10FFFF:
-            return prefix[:cut] + chr(point)
-    return None
 
 
 # -- queries: fixed SQL fragments per sort field, parameters for every value -------------

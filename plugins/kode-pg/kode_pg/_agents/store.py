@@ -6,12 +6,11 @@ import builtins
 import json
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kode_core import (
+from kode_core.agents import (
+    AgentOptions,
     AgentStats,
-    BackendOptions,
-    ConflictError,
     Doc,
     DocFamily,
     ExtendedAgentStore,
@@ -22,22 +21,16 @@ from kode_core import (
     StoredRowState,
     ToolCallQuery,
     ToolCallRow,
+    event_conflict,
     plan_replace,
 )
+from kode_core.backend import prefix_upper_bound
 
-from ._agent_schema import AGENTS, DATA_TABLES
-from ._agent_sql import (
-    agent_statements,
-    key_digest,
-    message_query,
-    prefix_bound,
-    session_query,
-    tool_call_query,
-)
-from ._schema import schema_name
-
-if TYPE_CHECKING:
-    from ._backend import Connection, PgBackend
+from .._backend import Connection, PgBackend
+from .._options import PgOptions
+from .._schema import schema_name
+from .schema import AGENTS, DATA_TABLES
+from .sql import agent_statements, key_digest, message_query, session_query, tool_call_query
 
 
 class PgAgentStore(ExtendedAgentStore):
@@ -47,23 +40,30 @@ class PgAgentStore(ExtendedAgentStore):
     row in ``agents``, so one agent's writers are serialised by the database (in
     every process) while different agents never wait for each other. A save of
     messages or tool calls reads the stored digests under that lock and writes
-    only :func:`~kode_core.plan_replace`'s changes, in two round trips. The lock
+    only :func:`~kode_core.agents.plan_replace`'s changes, in two round trips. The lock
     is a lease row per agent id, timed by the server's ``clock_timestamp()``.
     """
 
-    def __init__(self, backend: PgBackend, options: BackendOptions) -> None:
-        super().__init__(options)
+    def __init__(self, backend: PgBackend, options: PgOptions, settings: AgentOptions) -> None:
+        super().__init__(options, settings)
         self._backend = backend
         self._sql = agent_statements(options.namespace)
 
     def __repr__(self) -> str:
         return f"<PgAgentStore namespace={self.namespace!r} at {self._backend.address}>"
 
-    def _connection(self) -> AbstractAsyncContextManager[Connection]:
-        return self._backend.connection(self.namespace, AGENTS)
+    @property
+    def supported_schema_version(self) -> int:
+        return AGENTS.version
 
     async def _migrate(self) -> None:
         await self._backend.migrate(self.namespace, AGENTS)
+
+    async def _schema_version(self) -> int:
+        return await self._backend.recorded_version(self.namespace, AGENTS)
+
+    def _connection(self) -> AbstractAsyncContextManager[Connection]:
+        return self._backend.connection(self.namespace, AGENTS)
 
     # -- messages and tool calls: atomic replace of what changed -----------------------
 
@@ -179,9 +179,7 @@ class PgAgentStore(ExtendedAgentStore):
             cur = await conn.execute(self._sql.event_body, (agent_id, seq))
             stored = await cur.fetchone()
             if stored is not None and stored[0] != body:
-                raise ConflictError(
-                    f"agent {agent_id!r} already has a different event at seq {seq}"
-                )
+                raise event_conflict(agent_id, seq)
 
     async def _read_events(
         self, agent_id: str, after: int, channel: str | None, limit: int
@@ -217,7 +215,7 @@ class PgAgentStore(ExtendedAgentStore):
     async def _list_agents(self, prefix: str | None) -> builtins.list[str]:
         if prefix is None:
             return await self._column(self._sql.list_agents, ())
-        bound = prefix_bound(prefix)
+        bound = prefix_upper_bound(prefix)
         if bound is None:
             return await self._column(self._sql.list_agents_from, (prefix, prefix))
         return await self._column(self._sql.list_agents_between, (prefix, bound, prefix))

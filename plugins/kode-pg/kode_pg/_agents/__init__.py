@@ -1,0 +1,2 @@
+"""The ``pg`` agent store: its tables (``schema``), statements and query builders (``sql``)
+and the store (``store``)."""

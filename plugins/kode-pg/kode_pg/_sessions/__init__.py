@@ -1,0 +1,1 @@
+"""The ``pg`` session store: its tables (``schema``), statements (``sql``), store (``store``)."""

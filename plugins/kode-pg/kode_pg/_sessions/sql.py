@@ -1,0 +1,121 @@
+"""The statements of the ``pg`` session store, composed once per namespace."""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+import attrs
+from psycopg import sql
+
+from kode_core.sessions import SessionKey
+
+from .._schema import schema_sql
+
+if TYPE_CHECKING:
+    from typing_extensions import LiteralString
+
+# The main transcript is stored under subpath '' (an empty subpath is invalid input).
+MAIN = ""
+
+
+@attrs.frozen
+class SessionStatements:
+    """The statements of one namespace, composed once (schema names are quoted)."""
+
+    lock_key: sql.Composed
+    insert_entries: sql.Composed
+    update_key: sql.Composed
+    read: sql.Composed
+    read_tail: sql.Composed
+    count: sql.Composed
+    sessions: sql.Composed
+    projects: sql.Composed
+    summaries: sql.Composed
+    delete_session: sql.Composed
+    delete_subkey: sql.Composed
+    subkeys: sql.Composed
+
+
+_KEY_ID: LiteralString = (
+    "(SELECT id FROM {s}.session_keys WHERE project_key = %s AND session_id = %s AND subpath = %s)"
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def session_statements(namespace: str) -> SessionStatements:
+    """The composed statements of ``namespace``'s schema."""
+    s = schema_sql(namespace)
+
+    def q(text: LiteralString) -> sql.Composed:
+        return sql.SQL(text.replace("{key_id}", _KEY_ID)).format(s=s)
+
+    return SessionStatements(
+        # Insert or lock the key row: the row lock serialises appenders of this key,
+        # across connections and processes, until the transaction ends.
+        lock_key=q(
+            "INSERT INTO {s}.session_keys (project_key, session_id, subpath, mtime)"
+            " VALUES (%s, %s, %s, 0)"
+            " ON CONFLICT (project_key, session_id, subpath)"
+            " DO UPDATE SET last_position = {s}.session_keys.last_position"
+            " RETURNING id, last_position, summary_mtime, summary"
+        ),
+        # The unique index on (key_id, uuid) is the dedupe: a stored uuid is skipped by
+        # the insert itself, so no lookup plan can make an append cost grow with the
+        # transcript. Positions come from the locked head, in batch order; a skipped
+        # entry leaves its position unused.
+        insert_entries=q(
+            "INSERT INTO {s}.session_entries (key_id, position, uuid, body)"
+            " SELECT k.id, k.last_position + t.n, t.uuid, t.body"
+            " FROM {s}.session_keys AS k,"
+            " unnest(%b::text[], %b::text[]) WITH ORDINALITY AS t(uuid, body, n)"
+            " WHERE k.project_key = %s AND k.session_id = %s AND k.subpath = %s"
+            " ON CONFLICT (key_id, uuid) WHERE uuid IS NOT NULL DO NOTHING"
+            " RETURNING position"
+        ),
+        update_key=q(
+            "UPDATE {s}.session_keys SET last_position = %s, entry_count = entry_count + %s,"
+            " mtime = %s, summary_mtime = %s, summary = %s WHERE id = %s"
+        ),
+        read=q(
+            "SELECT position, body FROM {s}.session_entries"
+            " WHERE key_id = {key_id} AND position > %s ORDER BY position LIMIT %s"
+        ),
+        read_tail=q(
+            "SELECT position, body FROM {s}.session_entries"
+            " WHERE key_id = {key_id} ORDER BY position DESC LIMIT %s"
+        ),
+        count=q(
+            "SELECT entry_count FROM {s}.session_keys"
+            " WHERE project_key = %s AND session_id = %s AND subpath = %s"
+        ),
+        sessions=q(
+            "SELECT session_id, mtime FROM {s}.session_keys"
+            " WHERE project_key = %s AND subpath = '' AND session_id > %s"
+            " ORDER BY session_id LIMIT %s"
+        ),
+        projects=q(
+            "SELECT DISTINCT project_key FROM {s}.session_keys"
+            " WHERE subpath = '' AND project_key > %s ORDER BY project_key LIMIT %s"
+        ),
+        summaries=q(
+            "SELECT session_id, summary_mtime, summary FROM {s}.session_keys"
+            " WHERE project_key = %s AND subpath = '' AND summary IS NOT NULL"
+            " ORDER BY session_id"
+        ),
+        delete_session=q("DELETE FROM {s}.session_keys WHERE project_key = %s AND session_id = %s"),
+        delete_subkey=q(
+            "DELETE FROM {s}.session_keys"
+            " WHERE project_key = %s AND session_id = %s AND subpath = %s"
+        ),
+        subkeys=q(
+            "SELECT subpath FROM {s}.session_keys"
+            " WHERE project_key = %s AND session_id = %s AND subpath <> ''"
+            " ORDER BY subpath"
+        ),
+    )
+
+
+def key_params(key: SessionKey) -> tuple[str, str, str]:
+    """The ``(project_key, session_id, subpath)`` parameters that find ``key``'s row."""
+    return (key.project_key, key.session_id, key.subpath or MAIN)
