@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import unquote, urlsplit
 
 #: The largest code point: no string that starts with a prefix sorts above prefix + this.
 _MAX_CHAR = "\U0010ffff"
@@ -41,3 +42,15 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     if at and ":" in userinfo:
         netloc = f"{userinfo.split(':', 1)[0]}:***@{hosts}"
     return f"{scheme}://{netloc}{slash}{tail}"
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The password of ``url`` as written and as decoded, longest first, for :func:`redact`:
+    a driver's message may quote either."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return ()
+    if not password:
+        return ()
+    return tuple(sorted({password, unquote(password)}, key=len, reverse=True))

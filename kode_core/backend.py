@@ -23,7 +23,7 @@ from ._clock import now_ms
 from ._descriptor import server_url_options
 from ._errors import ErrorMap, OptionValueError, map_exceptions
 from ._family import Family, StoreFactory
-from ._helpers import prefix_upper_bound, redact
+from ._helpers import prefix_upper_bound, redact, url_secrets
 from ._options import (
     BackendOptions,
     FamilyOptions,
@@ -74,5 +74,6 @@ __all__ = [
     "schema_action",
     "server_only",
     "server_url_options",
+    "url_secrets",
     "wire_safe",
 ]

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from kode_core import SchemaVersionError
-from kode_core.backend import SchemaComponent, prefix_upper_bound, redact, schema_action
+from kode_core.backend import (
+    SchemaComponent,
+    prefix_upper_bound,
+    redact,
+    schema_action,
+    url_secrets,
+)
 
 STRINGS = ["", "a", "ab", "abc", "ab\U0010ffff", "ac", "b", "a\ud7ff", "a\ue000", "\U0010ffff"]
 
@@ -27,6 +33,8 @@ def test_the_upper_bound_skips_surrogates_and_may_not_exist() -> None:
 def test_redact_hides_url_passwords_and_named_secrets() -> None:
     assert redact("postgresql://kode:hunter2@db/k") == "postgresql://kode:***@db/k"
     assert redact("auth failed for s3cret", ["s3cret", None]) == "auth failed for ***"
+    assert url_secrets("redis://:p%40ss@cache:6379/0") == ("p%40ss", "p@ss")
+    assert url_secrets("redis://cache:6379/0") == ()
 
 
 @pytest.mark.parametrize(

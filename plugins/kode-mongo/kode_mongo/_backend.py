@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import anyio
 import bson.errors
@@ -35,7 +34,14 @@ from kode_core import (
     InvalidDataError,
     KodeError,
 )
-from kode_core.backend import Backend, ErrorMap, OncePerKey, map_exceptions, redact
+from kode_core.backend import (
+    Backend,
+    ErrorMap,
+    OncePerKey,
+    map_exceptions,
+    redact,
+    url_secrets,
+)
 
 from ._options import MongoOptions
 from ._schema import Document, MongoSchema, ensure_schema, meta_collection, stored_version
@@ -241,7 +247,7 @@ class MongoBackend(Backend):
         text = str(exc).strip()
         # Server selection errors append the whole topology description.
         text = text.split(", Timeout: ", 1)[0].split("\n", 1)[0] or type(exc).__name__
-        return redact(text, _secrets_of(self._options.url))
+        return redact(text, url_secrets(self._options.url))
 
     def _unavailable(self, exc: BaseException) -> KodeError:
         return BackendUnavailableError("mongo", self._address, self._detail(exc))
@@ -277,13 +283,3 @@ def mongo_address(url: str) -> str:
         # SRV records name their own ports; a plain host without one uses the default.
         seeds.append(host if has_port or scheme == "mongodb+srv" else f"{host}:{_DEFAULT_PORT}")
     return ",".join(seeds)
-
-
-def _secrets_of(url: str) -> list[str]:
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return []
-    if not password:
-        return []
-    return sorted({password, unquote(password)}, key=len, reverse=True)

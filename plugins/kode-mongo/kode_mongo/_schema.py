@@ -11,12 +11,11 @@ created by their first write.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
-from pymongo import IndexModel, ReturnDocument
+from pymongo import IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from kode_core.backend import SchemaComponent, schema_action
 
@@ -54,7 +53,10 @@ async def ensure_schema(
     """
     meta = meta_collection(database, namespace)
     found = await stored_version(meta, component)
-    if _action(found, component, auto_migrate=auto_migrate, where=where) == "current":
+    if (
+        schema_action("mongo", found, component, auto_migrate=auto_migrate, where=where)
+        == "current"
+    ):
         return
     for version in range(found + 1, component.version + 1):
         for suffix, indexes in component.migrations[version].items():
@@ -62,31 +64,11 @@ async def ensure_schema(
     recorded = await _record_version(meta, component)
     # A newer version recorded meanwhile by newer code is refused, as if found first.
     # (0 means a racing first upsert's document was not visible yet: it records ours.)
-    _action(max(recorded, component.version), component, auto_migrate=False, where=where)
+    newest = max(recorded, component.version)
+    schema_action("mongo", newest, component, auto_migrate=False, where=where)
 
 
 async def stored_version(meta: Collection, component: MongoSchema) -> int:
     """The recorded version of ``component``, 0 when nothing is recorded. Creates nothing."""
     doc = await meta.find_one({"_id": component.name}, {"version": 1})
-    return int(doc["version"]) if doc else 0
-
-
-def _action(found: int, component: MongoSchema, *, auto_migrate: bool, where: str) -> str:
-    # schema_action reads only name and version; its parameter is SchemaComponent[object],
-    # which an invariant SchemaComponent[IndexMigration] does not match for mypy.
-    general = cast("SchemaComponent[object]", component)
-    return schema_action("mongo", found, general, auto_migrate=auto_migrate, where=where)
-
-
-async def _record_version(meta: Collection, component: MongoSchema) -> int:
-    update = {"$max": {"version": component.version}}
-    try:
-        doc = await meta.find_one_and_update(
-            {"_id": component.name}, update, upsert=True, return_document=ReturnDocument.AFTER
-        )
-    except DuplicateKeyError:
-        # Two first upserts raced on the _id; the loser's document now exists.
-        doc = await meta.find_one_and_update(
-            {"_id": component.name}, update, return_document=ReturnDocument.AFTER
-        )
     return int(doc["version"]) if doc else 0

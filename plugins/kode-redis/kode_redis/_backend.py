@@ -6,7 +6,6 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
-from urllib.parse import unquote, urlsplit
 
 import redis
 import redis.exceptions
@@ -15,7 +14,14 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
 from kode_core import BackendError, BackendUnavailableError, KodeError
-from kode_core.backend import Backend, ErrorMap, OncePerKey, map_exceptions, redact
+from kode_core.backend import (
+    Backend,
+    ErrorMap,
+    OncePerKey,
+    map_exceptions,
+    redact,
+    url_secrets,
+)
 
 from ._options import RedisOptions, redis_address
 from ._schema import RedisSchema, ensure_schema, meta_key, stored_version, version_field
@@ -43,8 +49,7 @@ class RedisBackend(Backend):
         self._options = options
         self._address = redis_address(options.url)
         # A driver message may quote the password, as written in the URL or decoded.
-        password = urlsplit(options.url).password
-        self._secrets = (password, unquote(password)) if password else ()
+        self._secrets = url_secrets(options.url)
         self._client: Redis | None = None
         self._closed = False
         self._schemas: OncePerKey[tuple[str, str]] = OncePerKey()
