@@ -6,7 +6,6 @@ import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import anyio
 import psycopg
@@ -16,7 +15,15 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from kode_core import BackendError, BackendUnavailableError, KodeError
-from kode_core.backend import Backend, ErrorMap, OncePerKey, address_of, map_exceptions, redact
+from kode_core.backend import (
+    Backend,
+    ErrorMap,
+    OncePerKey,
+    address_of,
+    map_exceptions,
+    redact,
+    url_secrets,
+)
 
 from ._options import PgOptions
 from ._schema import PgSchema, ensure_schema, schema_name, stored_version
@@ -49,7 +56,7 @@ class PgBackend(Backend):
         self._in_use = 0
         self._pool_opened: OncePerKey[str] = OncePerKey()
         self._schemas_ready: OncePerKey[tuple[str, str]] = OncePerKey()
-        self._secrets = _password_of(options.url)
+        self._secrets = url_secrets(options.url)
         self._errors: ErrorMap = {
             PoolTimeout: self._unavailable,
             psycopg.Error: self._driver_error,
@@ -214,14 +221,3 @@ class PgBackend(Backend):
                 return self._unavailable(exc)
         detail = str(exc).strip() or type(exc).__name__
         return BackendError("pg", redact(detail, self._secrets))
-
-
-def _password_of(url: str) -> tuple[str, ...]:
-    """The URL's password as written and decoded, longest first, for :func:`redact`."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return ()
-    if not password:
-        return ()
-    return tuple(sorted({password, unquote(password)}, key=len, reverse=True))
