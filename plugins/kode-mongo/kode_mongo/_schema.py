@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pymongo import IndexModel
+from pymongo import IndexModel, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from kode_core.backend import SchemaComponent, schema_action
 
@@ -53,10 +54,8 @@ async def ensure_schema(
     """
     meta = meta_collection(database, namespace)
     found = await stored_version(meta, component)
-    if (
-        schema_action("mongo", found, component, auto_migrate=auto_migrate, where=where)
-        == "current"
-    ):
+    action = schema_action("mongo", found, component, auto_migrate=auto_migrate, where=where)
+    if action == "current":
         return
     for version in range(found + 1, component.version + 1):
         for suffix, indexes in component.migrations[version].items():
@@ -71,4 +70,18 @@ async def ensure_schema(
 async def stored_version(meta: Collection, component: MongoSchema) -> int:
     """The recorded version of ``component``, 0 when nothing is recorded. Creates nothing."""
     doc = await meta.find_one({"_id": component.name}, {"version": 1})
+    return int(doc["version"]) if doc else 0
+
+
+async def _record_version(meta: Collection, component: MongoSchema) -> int:
+    update = {"$max": {"version": component.version}}
+    try:
+        doc = await meta.find_one_and_update(
+            {"_id": component.name}, update, upsert=True, return_document=ReturnDocument.AFTER
+        )
+    except DuplicateKeyError:
+        # Two first upserts raced on the _id; the loser's document now exists.
+        doc = await meta.find_one_and_update(
+            {"_id": component.name}, update, return_document=ReturnDocument.AFTER
+        )
     return int(doc["version"]) if doc else 0
