@@ -15,9 +15,20 @@ from pathlib import Path
 
 import pytest
 
-from kode_core import Registry, SessionStore, load_registry, parse_store
+from kode_core import SESSIONS, Registry, SessionStore, default_registry, load_registry, parse_store
 from kode_core.testing import user_environment
 from kode_core.testing.servers import TestServer, mongo_server, postgres_server, redis_server
+
+
+@pytest.fixture(autouse=True)
+def installed_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """In-process calls use the installed plugins, as the ``kode`` command does (kode's
+    four only: a stray plugin in the environment is not loaded)."""
+    monkeypatch.delenv("KODE_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    monkeypatch.setenv("KODE_PLUGINS", "sqlite,pg,mongo,redis")
+    default_registry.cache_clear()
+    yield
+    default_registry.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -71,4 +82,4 @@ def registry() -> Registry:
 
 def open_store(url: str) -> AbstractAsyncContextManager[SessionStore]:
     """The test's own handle on the store ``url`` names."""
-    return parse_store(url).session_store(registry=registry())
+    return parse_store(url, registry=registry()).open(SESSIONS, registry=registry())

@@ -43,7 +43,7 @@ def test_the_session_resolver_keeps_driver_defaults_without_a_location() -> None
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"kind": "nope"}, "'nope' is not a store type"),
+        ({"kind": "nope"}, "unknown kind 'nope'"),
         ({"type": "memory", "colour": 1}, "'colour' is unknown"),
         ({"kind": "memory", "options": [1]}, "'options' must be a mapping"),
         ({"kind": "memory", "options": {"namespace": "Bad Name"}}, "namespace"),

@@ -25,10 +25,12 @@ def test_backends_lists_each_kind_with_distribution_version_and_services(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["backends", "--json"]) == 0
-    [memory] = json.loads(capsys.readouterr().out)
-    assert memory["kind"] == "memory"
-    assert memory["distribution"] == "kode-core"
-    assert "sessions" in memory["services"]
+    rows = {row["kind"]: row for row in json.loads(capsys.readouterr().out)}
+    assert sorted(rows) == ["memory", "mongo", "pg", "redis", "sqlite"]
+    assert rows["memory"]["distribution"] == "kode-core"
+    assert rows["pg"]["distribution"] == "kode-pg"
+    for row in rows.values():
+        assert row["services"] == ["agents", "sessions"], row
     assert main(["backends"]) == 0
     assert capsys.readouterr().out.startswith("memory   kode-core ")
 

@@ -35,18 +35,23 @@ def test_doctor_is_healthy_only_once_the_namespace_is_migrated(pg_server: TestSe
     fresh = kode("doctor", store)
     assert fresh.returncode == 1
     [reason] = fresh.stderr.splitlines()
-    assert reason.startswith("kode doctor: unhealthy: no schema yet in namespace")
+    assert reason.startswith("kode doctor: unhealthy: agents: no schema yet in namespace")
     assert "run `kode migrate`" in reason
     assert "reachable  yes" in fresh.stdout
 
     migrated = kode("migrate", store)
     assert migrated.returncode == 0, migrated.stderr
-    assert "schema version 0 -> 1" in migrated.stdout
-    assert "already at schema version 1" in kode("migrate", store).stdout
+    # auto_migrate=False deployments migrate every family a kind provides this way.
+    assert "sessions schema version 0 -> 1" in migrated.stdout
+    assert "agents schema version 0 -> 1" in migrated.stdout
+    again = kode("migrate", store).stdout
+    assert "sessions already at schema version 1" in again
+    assert "agents already at schema version 1" in again
 
     healthy = kode("doctor", store)
     assert healthy.returncode == 0, healthy.stderr
-    assert "schema     version 1, this code applies 1: current" in healthy.stdout
+    assert "schema     sessions: version 1, this code applies 1: current" in healthy.stdout
+    assert "schema     agents: version 1, this code applies 1: current" in healthy.stdout
     assert "driver     psycopg 3." in healthy.stdout
     assert "ms per round trip" in healthy.stdout
     assert healthy.stdout.rstrip().endswith("healthy")

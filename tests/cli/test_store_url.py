@@ -60,7 +60,7 @@ def test_a_descriptor_may_set_server_only_options_and_names_kinds_by_alias() -> 
     ("text", "problem"),
     [
         ("kode.db", "neither a store URL"),
-        ("ftp://files/x", "unknown scheme 'ftp'; use one of sqlite://"),
+        ("ftp://files/x", "unknown scheme 'ftp'; use one of memory://, mongodb://"),
         ("sqlite://host/kode.db", "a sqlite URL has no host ('host')"),
         ("sqlite:///", "no database file named"),
         ("sqlite:///x.db?mode=ro", "a sqlite URL takes no query"),
@@ -71,7 +71,7 @@ def test_a_descriptor_may_set_server_only_options_and_names_kinds_by_alias() -> 
         ("", "empty"),
         ("{nope", "not valid JSON: Expecting property name"),
         ('{"kind": "pg", "type": "pg"}', "has both 'kind' and 'type'"),
-        ('{"kind": "pg", "option": {}}', "unknown field 'option'"),
+        ('{"kind": "pg", "option": {}}', "field 'option' is unknown"),
         ('{"options": {}}', 'no "kind" string'),
         ('{"kind": "pg", "options": [1]}', "'options' must be a mapping"),
     ],
