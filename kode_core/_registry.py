@@ -43,6 +43,16 @@ UrlOptions = Callable[[SplitResult], dict[str, Any]]
 EnvOptions = Callable[[Mapping[str, str]], dict[str, Any]]
 
 
+def env_reader(variables: Mapping[str, str]) -> EnvOptions:
+    """An ``env_options`` that reads each variable as it is into its option:
+    ``env_reader({"KODE_REDIS_URL": "url"})``."""
+
+    def read(environ: Mapping[str, str]) -> dict[str, Any]:
+        return {option: environ[name] for name, option in variables.items() if name in environ}
+
+    return read
+
+
 @attrs.frozen
 class BackendInfo:
     """A registered backend kind: how to make it, what it serves, how operators name it."""

@@ -38,7 +38,7 @@ from ._options import (
     wire_safe,
 )
 from ._record_codec import Record
-from ._registry import BackendInfo, EnvOptions, Registry, UrlOptions
+from ._registry import BackendInfo, EnvOptions, Registry, UrlOptions, env_reader
 from ._schema import SchemaComponent, schema_action
 from ._store import Store
 from .hookspecs import hookimpl
@@ -61,6 +61,7 @@ __all__ = [
     "UrlOptions",
     "address_of",
     "check",
+    "env_reader",
     "hookimpl",
     "is_bool",
     "is_namespace",

@@ -8,7 +8,7 @@ starts real PostgreSQL, Redis and MongoDB-wire servers on loopback ports.
 
 from ._engine import EngineConformance
 from ._factory import StoreFactory, unique_namespace
-from ._package_checks import check_exports, check_plugin
+from ._package_checks import PackageConformance, check_exports, check_plugin
 from ._readme import readme_example, run_readme_example, user_environment
 from .agents import (
     AgentStoreConformance,
@@ -22,6 +22,7 @@ __all__ = [
     "AgentStoreConformance",
     "BaseAgentStoreConformance",
     "EngineConformance",
+    "PackageConformance",
     "QueryableAgentStoreConformance",
     "SessionStoreConformance",
     "StoreFactory",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterable
+from typing import ClassVar
 
 import importlib_metadata
 
@@ -60,3 +61,45 @@ def check_plugin(
         importlib_metadata.version(distribution),
     )
     return info
+
+
+class PackageConformance:
+    """A plugin distribution as a whole: its exports, its entry point, how its kind is named.
+
+    A plugin's ``test_package.py`` subclasses it and fills in the class attributes::
+
+        class TestPackage(PackageConformance):
+            distribution, kind, package = "kode-pg", "pg", kode_pg
+            backend, options = kode_pg.PgBackend, kode_pg.PgOptions
+            aliases = ("postgres", "postgresql")
+            url_schemes = ("postgresql", "postgres")
+            env_location = ("KODE_PG_URL", "POSTGRES_HOST")
+    """
+
+    distribution: ClassVar[str]
+    kind: ClassVar[str]
+    package: ClassVar[types.ModuleType]
+    backend: ClassVar[type]
+    options: ClassVar[type]
+    #: The service families the kind provides.
+    families: ClassVar[tuple[str, ...]] = ("agents", "sessions")
+    aliases: ClassVar[tuple[str, ...]] = ()
+    url_schemes: ClassVar[tuple[str, ...]] = ()
+    env_location: ClassVar[tuple[str, ...]] = ()
+
+    def test_the_package_exports_each_public_name_once(self) -> None:
+        check_exports(self.package)
+
+    def test_the_entry_point_registers_the_kind_its_families_and_its_names(self) -> None:
+        info = check_plugin(
+            self.distribution,
+            self.kind,
+            backend=self.backend,
+            options=self.options,
+            services=self.families,
+        )
+        assert (info.aliases, info.url_schemes, info.env_location) == (
+            self.aliases,
+            self.url_schemes,
+            self.env_location,
+        )

@@ -6,19 +6,15 @@ Operators name the kind ``mongo`` (or ``mongodb``), by a ``mongodb://`` or
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import SplitResult, unquote
 
-from kode_core.backend import Registry, hookimpl
+from kode_core.backend import Registry, env_reader, hookimpl
 
 from ._agents.store import MongoAgentStore
 from ._backend import MongoBackend
 from ._options import MongoOptions
 from ._sessions.store import MongoSessionStore
-
-#: Environment variable -> option, read as they are.
-_ENV_OPTIONS = {"KODE_MONGO_URL": "url"}
 
 
 @hookimpl
@@ -32,7 +28,7 @@ def kode_register_backends(registry: Registry) -> None:
         aliases=("mongodb",),
         url_schemes=("mongodb", "mongodb+srv"),
         url_options=_url_options,
-        env_options=_env_options,
+        env_options=env_reader({"KODE_MONGO_URL": "url"}),
         env_location=("KODE_MONGO_URL",),
     )
 
@@ -48,7 +44,3 @@ def _url_options(parts: SplitResult) -> dict[str, Any]:
     if database:
         options["database"] = database
     return options
-
-
-def _env_options(environ: Mapping[str, str]) -> dict[str, Any]:
-    return {option: environ[name] for name, option in _ENV_OPTIONS.items() if name in environ}

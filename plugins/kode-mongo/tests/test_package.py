@@ -1,18 +1,12 @@
 """kode-mongo as a distribution: what it exports and what its entry point registers."""
 
 import kode_mongo
-from kode_core.testing import check_exports, check_plugin
+from kode_core.testing import PackageConformance
 
 
-def test_the_package_exports_each_public_name_once() -> None:
-    check_exports(kode_mongo)
-
-
-def test_the_entry_point_registers_the_mongo_kind_for_sessions_and_agents() -> None:
-    check_plugin(
-        "kode-mongo",
-        "mongo",
-        backend=kode_mongo.MongoBackend,
-        options=kode_mongo.MongoOptions,
-        services=("sessions", "agents"),
-    )
+class TestPackage(PackageConformance):
+    distribution, kind, package = "kode-mongo", "mongo", kode_mongo
+    backend, options = kode_mongo.MongoBackend, kode_mongo.MongoOptions
+    aliases = ("mongodb",)
+    url_schemes = ("mongodb", "mongodb+srv")
+    env_location = ("KODE_MONGO_URL",)

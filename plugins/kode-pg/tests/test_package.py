@@ -4,23 +4,15 @@ operators name the kind."""
 import kode_pg
 import kode_pg._plugin
 from kode_core import load_registry, parse_store, store_config_from_env
-from kode_core.testing import check_exports, check_plugin
+from kode_core.testing import PackageConformance
 
 
-def test_the_package_exports_each_public_name_once() -> None:
-    check_exports(kode_pg)
-
-
-def test_the_entry_point_registers_the_pg_kind_for_sessions_and_agents() -> None:
-    info = check_plugin(
-        "kode-pg",
-        "pg",
-        backend=kode_pg.PgBackend,
-        options=kode_pg.PgOptions,
-        services=("sessions", "agents"),
-    )
-    assert info.aliases == ("postgres", "postgresql")
-    assert info.url_schemes == ("postgresql", "postgres")
+class TestPackage(PackageConformance):
+    distribution, kind, package = "kode-pg", "pg", kode_pg
+    backend, options = kode_pg.PgBackend, kode_pg.PgOptions
+    aliases = ("postgres", "postgresql")
+    url_schemes = ("postgresql", "postgres")
+    env_location = ("KODE_PG_URL", "POSTGRES_HOST")
 
 
 def test_a_postgres_url_names_the_pg_kind_with_the_url_as_its_option() -> None:

@@ -6,18 +6,12 @@ Operators name the kind ``redis``, by a ``redis://`` or ``rediss://`` store URL,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from kode_core.backend import Registry, hookimpl, server_url_options
+from kode_core.backend import Registry, env_reader, hookimpl, server_url_options
 
 from ._agents.store import RedisAgentStore
 from ._backend import RedisBackend
 from ._options import RedisOptions
 from ._sessions.store import RedisSessionStore
-
-#: Environment variable -> option, read as they are.
-_ENV_OPTIONS = {"KODE_REDIS_URL": "url"}
 
 
 @hookimpl
@@ -30,10 +24,6 @@ def kode_register_backends(registry: Registry) -> None:
         stores={"sessions": RedisSessionStore, "agents": RedisAgentStore},
         url_schemes=("redis", "rediss"),
         url_options=server_url_options,
-        env_options=_env_options,
+        env_options=env_reader({"KODE_REDIS_URL": "url"}),
         env_location=("KODE_REDIS_URL",),
     )
-
-
-def _env_options(environ: Mapping[str, str]) -> dict[str, Any]:
-    return {option: environ[name] for name, option in _ENV_OPTIONS.items() if name in environ}

@@ -4,23 +4,17 @@ import pytest
 
 import kode_redis
 from kode_core import ConfigurationError, StoreSpecError, parse_store, store_config_from_env
-from kode_core.testing import StoreFactory, check_exports, check_plugin
+from kode_core.testing import PackageConformance, StoreFactory
 
 PLUGINS = ("kode_redis._plugin",)
 
 
-def test_the_package_exports_each_public_name_once() -> None:
-    check_exports(kode_redis)
-
-
-def test_the_entry_point_registers_the_redis_kind_with_sessions_and_agents() -> None:
-    check_plugin(
-        "kode-redis",
-        "redis",
-        backend=kode_redis.RedisBackend,
-        options=kode_redis.RedisOptions,
-        services=("sessions", "agents"),
-    )
+class TestPackage(PackageConformance):
+    distribution, kind, package = "kode-redis", "redis", kode_redis
+    backend, options = kode_redis.RedisBackend, kode_redis.RedisOptions
+    aliases = ()
+    url_schemes = ("redis", "rediss")
+    env_location = ("KODE_REDIS_URL",)
 
 
 def test_redis_and_rediss_store_urls_name_the_redis_kind_with_the_url() -> None:

@@ -6,19 +6,16 @@ Operators name the kind ``sqlite``, by a ``sqlite:///relative/path.db`` or
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import SplitResult, unquote
 
-from kode_core.backend import Registry, hookimpl
+from kode_core.backend import Registry, env_reader, hookimpl
 
 from ._agents.store import SqliteAgentStore
 from ._backend import SqliteBackend
 from ._options import SqliteOptions
 from ._sessions.store import SqliteSessionStore
 
-#: Environment variable -> option, read as they are.
-_ENV_OPTIONS = {"KODE_SQLITE_PATH": "path"}
 _URL_USAGE = "write sqlite:///relative/path.db or sqlite:////absolute/path.db"
 
 
@@ -32,7 +29,7 @@ def kode_register_backends(registry: Registry) -> None:
         stores={"sessions": SqliteSessionStore, "agents": SqliteAgentStore},
         url_schemes=("sqlite",),
         url_options=_url_options,
-        env_options=_env_options,
+        env_options=env_reader({"KODE_SQLITE_PATH": "path"}),
     )
 
 
@@ -46,7 +43,3 @@ def _url_options(parts: SplitResult) -> dict[str, Any]:
     if not path:
         raise ValueError(f"no database file named; {_URL_USAGE}")
     return {"path": path}
-
-
-def _env_options(environ: Mapping[str, str]) -> dict[str, Any]:
-    return {option: environ[name] for name, option in _ENV_OPTIONS.items() if name in environ}

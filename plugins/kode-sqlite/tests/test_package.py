@@ -4,23 +4,16 @@ import pytest
 
 import kode_sqlite
 from kode_core import StoreSpecError, load_registry, parse_store, store_config_from_env
-from kode_core.testing import check_exports, check_plugin
+from kode_core.testing import PackageConformance
 from kode_sqlite import _plugin
 
 
-def test_the_package_exports_each_public_name_once() -> None:
-    check_exports(kode_sqlite)
-
-
-def test_the_entry_point_registers_the_sqlite_kind_with_sessions_and_agents() -> None:
-    info = check_plugin(
-        "kode-sqlite",
-        "sqlite",
-        backend=kode_sqlite.SqliteBackend,
-        options=kode_sqlite.SqliteOptions,
-        services=("sessions", "agents"),
-    )
-    assert (info.aliases, info.url_schemes, info.env_location) == ((), ("sqlite",), ())
+class TestPackage(PackageConformance):
+    distribution, kind, package = "kode-sqlite", "sqlite", kode_sqlite
+    backend, options = kode_sqlite.SqliteBackend, kode_sqlite.SqliteOptions
+    aliases = ()
+    url_schemes = ("sqlite",)
+    env_location = ()
 
 
 @pytest.mark.parametrize(
