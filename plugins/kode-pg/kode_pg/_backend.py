@@ -152,6 +152,14 @@ class PgBackend(Backend):
 
     async def _open_pool(self) -> None:
         options = self._options
+        # One direct attempt first: a refused or unknown server fails now with the
+        # driver's reason, where the pool would retry until its timeout and then say
+        # only "pool initialization incomplete".
+        try:
+            probe = await psycopg.AsyncConnection.connect(options.url, **self._connect_kwargs())
+        except psycopg.OperationalError as exc:
+            raise self._unavailable(exc) from exc
+        await probe.close()
         pool: Pool = AsyncConnectionPool(
             options.url,
             kwargs=self._connect_kwargs(),

@@ -138,6 +138,7 @@ async def test_an_unreachable_engine_fails_fast_without_leaking_the_password() -
             assert error.address == f"127.0.0.1:{port}"
             assert f"127.0.0.1:{port}" in str(error)
             assert "s3cret" not in str(error)
+            assert "Connection refused" in str(error)  # the driver's reason, not the pool's
             assert isinstance(error.__cause__, psycopg.OperationalError)
 
 
