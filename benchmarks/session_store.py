@@ -359,7 +359,7 @@ async def retry(
 async def bench(kind: str, where: str, args: argparse.Namespace) -> EngineReport:
     """Every row of the workload for one engine, kode and its baseline side by side."""
     work = Workload.of(args)
-    async with kode_subject(kind, where) as kode, RAW_BASELINES[kind](where) as raw:
+    async with kode_subject(kind, where) as kode, RAW_BASELINES[kind](where, None) as raw:
         await warm_up((kode, raw), work)
         appends, names = await concurrent_appends(kind, kode, raw, work)
         loads = await whole_loads(kind, kode, raw, names)
