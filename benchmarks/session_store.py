@@ -170,6 +170,10 @@ class AppendWorkload:
     def entries(self, session: str, first: int, size: int) -> list[Entry]:
         return transcript_batch(session, first, size, self.entry_bytes)
 
+    def concurrent_sessions(self) -> list[str]:
+        """The sessions of step 1, appended at once."""
+        return [f"c-{i:03d}" for i in range(self.sessions)]
+
 
 @attrs.frozen
 class Workload(AppendWorkload):
@@ -213,7 +217,7 @@ async def append_samples(
 ) -> tuple[list[Sample], list[str]]:
     """Step 1 for each subject in turn: ``sessions`` writers at once, each ``appends``
     batches to its own session. Returns a sample per subject, and the sessions."""
-    names = [f"c-{i:03d}" for i in range(work.sessions)]
+    names = work.concurrent_sessions()
     streams = [
         [work.entries(name, n * work.batch, work.batch) for n in range(work.appends)]
         for name in names
