@@ -90,6 +90,16 @@ class Sample:
         ms = sorted(1000 * s for s in self.latencies)
         return ms[max(0, math.ceil(q / 100 * len(ms)) - 1)]
 
+    @classmethod
+    def combined(cls, samples: Sequence[Sample]) -> Sample:
+        """One sample of several runs of the same operation: every call, every unit,
+        and the runs' summed time."""
+        latencies = tuple(seconds for sample in samples for seconds in sample.latencies)
+        units = sum(sample.units for sample in samples)
+        if all(sample.wall is not None for sample in samples):
+            return cls(latencies, units, math.fsum(sample.seconds for sample in samples))
+        return cls(latencies, units)
+
     def as_json(self) -> dict[str, float | int]:
         return {
             "units_per_s": round(self.rate, 1),

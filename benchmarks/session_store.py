@@ -213,16 +213,15 @@ def append_operation(work: AppendWorkload) -> str:
 
 
 async def append_samples(
-    subjects: Sequence[Appender], work: AppendWorkload
-) -> tuple[list[Sample], list[str]]:
-    """Step 1 for each subject in turn: ``sessions`` writers at once, each ``appends``
-    batches to its own session. Returns a sample per subject, and the sessions."""
-    names = work.concurrent_sessions()
+    subjects: Sequence[Appender], work: AppendWorkload, names: Sequence[str]
+) -> list[Sample]:
+    """Step 1 for each subject in turn: a writer per session of ``names``, all at once,
+    each appending ``appends`` batches to its session. Returns a sample per subject."""
     streams = [
         [work.entries(name, n * work.batch, work.batch) for n in range(work.appends)]
         for name in names
     ]
-    units = work.sessions * work.appends * work.batch
+    units = len(names) * work.appends * work.batch
     samples: list[Sample] = []
     for subject in subjects:
         calls = [
@@ -231,7 +230,7 @@ async def append_samples(
         ]
         latencies, wall = await concurrently(calls)
         samples.append(Sample(tuple(latencies), units, wall))
-    return samples, names
+    return samples
 
 
 async def load_samples(
@@ -260,7 +259,8 @@ async def concurrent_appends(
     kind: str, kode: Subject, raw: Subject, work: Workload
 ) -> tuple[Result, list[str]]:
     """Step 1: ``sessions`` writers at once, each ``appends`` batches to its own session."""
-    (kode_sample, raw_sample), names = await append_samples((kode, raw), work)
+    names = work.concurrent_sessions()
+    kode_sample, raw_sample = await append_samples((kode, raw), work, names)
     return Result(kind, append_operation(work), "entries", kode_sample, raw_sample), names
 
 

@@ -6,7 +6,8 @@ OpenAI Agents SDK's sessions, the Claude Agent SDK's in-memory and example store
 the raw-driver baseline (``baselines.py``), in the same run on the same server:
 
     1. 20 sessions appended concurrently, 50 appends of 5 entries each (~800 B each),
-       each store in turn;
+       each store in turn; ``--rounds`` (3) times, on new sessions, the order of the
+       stores rotated by one each round;
     2. each of those sessions loaded whole, one at a time, the stores taking turns;
     3. (untimed) one batch appended twice, as a retry would: does the count grow?
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import functools
 import json
 import shlex
 import sys
@@ -149,6 +151,21 @@ async def retried(subject: Appender, work: AppendWorkload) -> tuple[int, int]:
     return once, await subject.count(RETRY_SESSION)
 
 
+async def append_rounds(
+    subjects: Sequence[Appender], work: AppendWorkload, rounds: Sequence[Sequence[str]]
+) -> list[Sample]:
+    """Step 1 once per round, on that round's sessions, the stores' order rotated by one
+    each round (so noise does not always fall on the same store); one sample per store."""
+    samples: list[list[Sample]] = [[] for _ in subjects]
+    for r, sessions in enumerate(rounds):
+        turn = r % len(subjects)
+        order = [*range(turn, len(subjects)), *range(turn)]
+        ran = await append_samples([subjects[i] for i in order], work, sessions)
+        for i, sample in zip(order, ran, strict=True):
+            samples[i].append(sample)
+    return [Sample.combined(runs) for runs in samples]
+
+
 async def open_peers(
     stack: contextlib.AsyncExitStack, kind: str, where: str, pool_size: int, fetch_problem: str
 ) -> tuple[list[tuple[str, Appender]], list[Absent]]:
@@ -178,16 +195,19 @@ async def bench(
         names = ["kode", *(name for name, _ in peers), RAW_NAMES[kind]]
         subjects = [kode, *(subject for _, subject in peers), raw]
         await warm_up_appends(subjects, work)
+        base = work.concurrent_sessions()
+        rounds = [[f"{name}-{r}" for name in base] for r in range(args.rounds)]
+        sessions = [session for sessions in rounds for session in sessions]
         for subject in subjects:  # a peer's per-conversation objects exist before timing
-            for session in work.concurrent_sessions():
+            for session in sessions:
                 await subject.load(session)
-        appended, sessions = await append_samples(subjects, work)
+        appended = await append_rounds(subjects, work, rounds)
         loaded = await load_samples(kind, subjects, sessions, names)
         stores = [
             StoreFigures(name, append, load, *await retried(subject, work))
             for name, subject, append, load in zip(names, subjects, appended, loaded, strict=True)
         ]
-        operations = (append_operation(work), load_operation(loaded[0], work.sessions))
+        operations = (append_operation(work), load_operation(loaded[0], len(sessions)))
         return EngineFigures(kind, operations, stores, raw.engine), absent
 
 
@@ -332,7 +352,8 @@ def document(
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": command,
         "wall_seconds": round(seconds, 1),
-        "parameters": attrs.asdict(AppendWorkload.of(args)) | {"pool_size": args.pool_size},
+        "parameters": attrs.asdict(AppendWorkload.of(args))
+        | {"rounds": args.rounds, "pool_size": args.pool_size},
         "versions": versions(PEER_DISTRIBUTIONS) | {"engines": engines_detail},
         "peers": _peer_sources(),
         "claude_examples": examples,
@@ -349,9 +370,9 @@ def document(
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = base_parser(__doc__.splitlines()[0] if __doc__ else None, DEFAULT_JSON)
     add_append_arguments(parser)
-    parser.add_argument(
-        "--pool-size", type=positive, default=20, help="connections per store's pool (20)"
-    )
+    option = functools.partial(parser.add_argument, type=positive)
+    option("--rounds", default=3, help="times step 1 runs, on new sessions (3)")
+    option("--pool-size", default=20, help="connections per store's pool (20)")
     return parser.parse_args(argv)
 
 
