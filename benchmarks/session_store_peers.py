@@ -49,7 +49,7 @@ from _harness import (
     versions,
 )
 from baselines import RAW_BASELINES
-from peer_stores import PEER_DISTRIBUTIONS, PEERS, Peer, claude_examples
+from peer_stores import PEER_DISTRIBUTIONS, PEERS, claude_examples
 from session_store import (
     Appender,
     AppendWorkload,
@@ -299,15 +299,13 @@ def format_tables(
 
 
 def _peer_sources() -> dict[str, str]:
+    """Each peer's name -> what it is and which installed distribution it comes from."""
     found = versions(PEER_DISTRIBUTIONS)
-    sources: dict[str, str] = {}
-    for peer in (peer for peers in PEERS.values() for peer in peers):
-        sources[peer.name] = f"{peer.source} ({_installed(peer, found)})"
-    return sources
-
-
-def _installed(peer: Peer, found: dict[str, Any]) -> str:
-    return f"{peer.distribution} {found.get(peer.distribution, 'not installed')}"
+    return {
+        peer.name: f"{peer.source} ({peer.distribution} {found.get(peer.distribution, '-')})"
+        for peers in PEERS.values()
+        for peer in peers
+    }
 
 
 def document(
