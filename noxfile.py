@@ -85,3 +85,12 @@ def bench(session: nox.Session) -> None:
     plugins = [arg for name in PLUGINS for arg in ("-e", f"plugins/kode-{name}")]
     session.install("-e", ".", *plugins, *TEST_DEPS)
     session.run("python", "benchmarks", *session.posargs)  # every family, one table
+
+
+@nox.session(python=None, default=False)
+def bench_peers(session: nox.Session) -> None:
+    """Benchmark kode's session stores beside other agent SDKs' stores (not in CI)."""
+    plugins = [arg for name in PLUGINS for arg in ("-e", f"plugins/kode-{name}")]
+    peers = nox.project.dependency_groups(PYPROJECT, "bench-peers")
+    session.install("-e", ".", *plugins, *TEST_DEPS, *peers)
+    session.run("python", "benchmarks/session_store_peers.py", *session.posargs)

@@ -90,6 +90,16 @@ class Sample:
         ms = sorted(1000 * s for s in self.latencies)
         return ms[max(0, math.ceil(q / 100 * len(ms)) - 1)]
 
+    @classmethod
+    def combined(cls, samples: Sequence[Sample]) -> Sample:
+        """One sample of several runs of the same operation: every call, every unit,
+        and the runs' summed time."""
+        latencies = tuple(seconds for sample in samples for seconds in sample.latencies)
+        units = sum(sample.units for sample in samples)
+        if all(sample.wall is not None for sample in samples):
+            return cls(latencies, units, math.fsum(sample.seconds for sample in samples))
+        return cls(latencies, units)
+
     def as_json(self) -> dict[str, float | int]:
         return {
             "units_per_s": round(self.rate, 1),
@@ -189,16 +199,23 @@ async def timed(call: Call) -> float:
     return time.perf_counter() - start
 
 
+async def round_robin(sides: Sequence[Sequence[Call]]) -> list[list[float]]:
+    """Time calls one at a time, the sides taking turns: call ``i`` of every side, the
+    order rotated by one each round, so each side runs first, second, ... equally often
+    and background load hits all alike. Returns each side's seconds per call."""
+    times: list[list[float]] = [[] for _ in sides]
+    for i, calls in enumerate(zip(*sides, strict=True)):
+        turn = i % len(sides)
+        for side in [*range(turn, len(sides)), *range(turn)]:
+            times[side].append(await timed(calls[side]))
+    return times
+
+
 async def alternating(
     kode_calls: Sequence[Call], raw_calls: Sequence[Call]
 ) -> tuple[list[float], list[float]]:
     """Time calls one at a time, kode and raw alternating (ABBA) so load hits both alike."""
-    kode_times: list[float] = []
-    raw_times: list[float] = []
-    for i, (kode_call, raw_call) in enumerate(zip(kode_calls, raw_calls, strict=True)):
-        turns = [(kode_call, kode_times), (raw_call, raw_times)]
-        for call, times in turns if i % 2 == 0 else turns[::-1]:
-            times.append(await timed(call))
+    kode_times, raw_times = await round_robin([kode_calls, raw_calls])
     return kode_times, raw_times
 
 
@@ -285,10 +302,16 @@ def positive(text: str) -> int:
     return value
 
 
-def parse_args(families: Sequence[Family], argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def base_parser(description: str | None, default_json: Path) -> argparse.ArgumentParser:
+    """A command line with the options every benchmark has: ``--kinds`` and ``--json``."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--kinds", type=_kinds, default=KINDS, help="comma-separated engines")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="results file to write")
+    parser.add_argument("--json", type=Path, default=default_json, help="results file to write")
+    return parser
+
+
+def parse_args(families: Sequence[Family], argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = base_parser(__doc__.splitlines()[0] if __doc__ else None, DEFAULT_JSON)
     for family in families:
         family.add_arguments(parser)
     return parser.parse_args(argv)
@@ -299,7 +322,7 @@ def main(families: Sequence[Family], script: str, argv: Sequence[str] | None = N
     args = parse_args(families, argv)
     argv = sys.argv[1:] if argv is None else list(argv)
     command = shlex.join(["uv", "run", "python", script, *argv])
-    print(f"{datetime.date.today()}: {_environment_line()}", flush=True)
+    print(f"{datetime.date.today()}: {environment_line()}", flush=True)
     rows: list[Result | Missing] = []
     targets: list[Target] = []
     details: dict[str, str] = {}
@@ -385,20 +408,29 @@ def _units_note(results: Sequence[Result]) -> str:
     return f"/s: entries per second{f' ({extra})' if extra else ''}; p50, p99 in ms."
 
 
-def format_table(rows: Sequence[Result | Missing], details: Mapping[str, str]) -> str:
-    """One Markdown table of every row: units per second, p50/p99 in ms, the ratio."""
-    cells = [_cells(row) for row in rows]
-    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(_HEADERS)]
+def markdown_table(
+    headers: Sequence[str], cells: Sequence[Sequence[str]], text_columns: int = 2
+) -> list[str]:
+    """The lines of a Markdown table, padded to line up: the first ``text_columns``
+    columns left-aligned, the figures after them right-aligned."""
+    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
         padded = (
-            c.ljust(w) if i < 2 else c.rjust(w)
+            c.ljust(w) if i < text_columns else c.rjust(w)
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         )
         return "| " + " | ".join(padded) + " |"
 
-    rule = "|" + "|".join("-" * (w + 1) + (":" if i >= 2 else "-") for i, w in enumerate(widths))
-    lines = [line(_HEADERS), rule + "|", *(line(c) for c in cells)]
+    rule = "|".join(
+        "-" * (w + 1) + (":" if i >= text_columns else "-") for i, w in enumerate(widths)
+    )
+    return [line(headers), f"|{rule}|", *(line(c) for c in cells)]
+
+
+def format_table(rows: Sequence[Result | Missing], details: Mapping[str, str]) -> str:
+    """One Markdown table of every row: units per second, p50/p99 in ms, the ratio."""
+    lines = markdown_table(_HEADERS, [_cells(row) for row in rows])
     lines += ["", _units_note([row for row in rows if isinstance(row, Result)])]
     lines += [f"{kind}: {detail}" for kind, detail in details.items()]
     return "\n".join(lines)
@@ -423,9 +455,9 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def versions() -> dict[str, Any]:
-    """Python and every distribution the figures depend on."""
-    found = {name: _version(name) for name in _DISTRIBUTIONS}
+def versions(extra: Sequence[str] = ()) -> dict[str, Any]:
+    """Python and every distribution the figures depend on (and ``extra`` ones)."""
+    found = {name: _version(name) for name in (*_DISTRIBUTIONS, *extra)}
     return {"python": platform.python_version()} | {k: v for k, v in found.items() if v}
 
 
@@ -446,7 +478,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _environment_line() -> str:
+def environment_line() -> str:
     found = versions()
     drivers = ", ".join(f"{n} {found[n]}" for n in ("psycopg", "pymongo", "redis") if n in found)
     return (

@@ -77,7 +77,7 @@ class RawMemory:
 
 
 @contextlib.asynccontextmanager
-async def raw_memory(where: str) -> AsyncIterator[RawSubject]:
+async def raw_memory(where: str, pool_size: int | None = None) -> AsyncIterator[RawSubject]:
     yield RawMemory()
 
 
@@ -137,7 +137,8 @@ def _open_sqlite(path: str) -> RawSqlite:
 
 
 @contextlib.asynccontextmanager
-async def raw_sqlite(where: str) -> AsyncIterator[RawSubject]:
+async def raw_sqlite(where: str, pool_size: int | None = None) -> AsyncIterator[RawSubject]:
+    # One connection whatever the pool size: kode-sqlite writes through one connection too.
     raw = await anyio.to_thread.run_sync(_open_sqlite, os.path.join(where, "raw.db"))
     try:
         yield raw
@@ -187,9 +188,9 @@ class RawPg:
 
 
 @contextlib.asynccontextmanager
-async def raw_pg(url: str) -> AsyncIterator[RawSubject]:
+async def raw_pg(url: str, pool_size: int | None = None) -> AsyncIterator[RawSubject]:
     pool: AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]] = AsyncConnectionPool(
-        url, kwargs={"autocommit": True}, min_size=1, max_size=POOL_SIZE, open=False
+        url, kwargs={"autocommit": True}, min_size=1, max_size=pool_size or POOL_SIZE, open=False
     )
     async with pool:
         raw = RawPg(pool)
@@ -231,8 +232,10 @@ class RawMongo:
 
 
 @contextlib.asynccontextmanager
-async def raw_mongo(url: str) -> AsyncIterator[RawSubject]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
+async def raw_mongo(url: str, pool_size: int | None = None) -> AsyncIterator[RawSubject]:
+    client: AsyncMongoClient[dict[str, Any]] = (
+        AsyncMongoClient(url) if pool_size is None else AsyncMongoClient(url, maxPoolSize=pool_size)
+    )
     try:
         entries = client["raw_bench"].get_collection("entries", write_concern=DURABLE)
         await entries.create_indexes([IndexModel([("s", ASCENDING), ("_id", ASCENDING)])])
@@ -281,9 +284,20 @@ class RawRedis:
         return int(await self.client.llen(self._log(session)))
 
 
+def redis_client(url: str, pool_size: int | None = None) -> redis.asyncio.Redis:
+    """A client returning ``str``; with ``pool_size``, on a blocking pool of that many
+    connections (as kode-redis's), else on redis-py's default pool."""
+    if pool_size is None:
+        return redis.asyncio.Redis.from_url(url, decode_responses=True)
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
+        url, max_connections=pool_size, decode_responses=True
+    )
+    return redis.asyncio.Redis.from_pool(pool)
+
+
 @contextlib.asynccontextmanager
-async def raw_redis(url: str) -> AsyncIterator[RawSubject]:
-    client = redis.asyncio.Redis.from_url(url, decode_responses=True)
+async def raw_redis(url: str, pool_size: int | None = None) -> AsyncIterator[RawSubject]:
+    client = redis_client(url, pool_size)
     try:
         yield RawRedis(client, await redis_engine(client))
     finally:
@@ -299,8 +313,12 @@ async def redis_engine(client: redis.asyncio.Redis) -> str:
     return f"Redis {server}, appendonly={aof} appendfsync={fsync}"
 
 
-#: kind -> the baseline's opener, given the engine's URL (sqlite: a directory).
-RAW_BASELINES: dict[str, Callable[[str], contextlib.AbstractAsyncContextManager[RawSubject]]] = {
+#: Opens a baseline on the engine at a URL (sqlite: a directory), with a pool of the
+#: given size where it has one (None: the size the session benchmark uses).
+RawOpener = Callable[[str, int | None], contextlib.AbstractAsyncContextManager[RawSubject]]
+
+#: kind -> the baseline's opener.
+RAW_BASELINES: dict[str, RawOpener] = {
     "memory": raw_memory,
     "sqlite": raw_sqlite,
     "pg": raw_pg,

@@ -27,7 +27,7 @@ import datetime
 import functools
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 from _harness import (
@@ -42,6 +42,7 @@ from _harness import (
     main,
     median,
     positive,
+    round_robin,
 )
 from baselines import RAW_BASELINES, Entry, encode
 
@@ -55,13 +56,19 @@ FILL_STREAMS = 20  # concurrent writers while the listing's sessions are created
 WARMUP_CALLS = 3
 
 
-class Subject(Protocol):
-    """What the workload does to a store, kode's or a baseline's."""
+class Appender(Protocol):
+    """What the concurrent appends and the loads do to a store: kode's, a baseline's,
+    or a peer's (``session_store_peers.py``)."""
 
     async def append(self, session: str, batch: list[Entry]) -> None: ...
     async def load(self, session: str) -> list[Entry]: ...
-    async def list_sessions(self) -> list[str]: ...
     async def count(self, session: str) -> int: ...
+
+
+class Subject(Appender, Protocol):
+    """What the whole workload does to a store, kode's or a baseline's."""
+
+    async def list_sessions(self) -> list[str]: ...
 
 
 # -- entries ---------------------------------------------------------------------------
@@ -116,10 +123,24 @@ class KodeSubject:
         return await self.store.count_entries(self._key(session))
 
 
+#: kind -> the server-side option that sizes kode's connection pool.
+POOL_OPTIONS = {
+    "sqlite": "max_connections",  # readers; kode-sqlite has one writer connection
+    "pg": "max_pool_size",
+    "mongo": "max_pool_size",
+    "redis": "max_connections",
+}
+
+
 @contextlib.asynccontextmanager
-async def kode_subject(kind: str, where: str) -> AsyncIterator[KodeSubject]:
-    """kode's store for ``kind`` through the public API, with explicit plugin loading."""
+async def kode_subject(
+    kind: str, where: str, pool_size: int | None = None
+) -> AsyncIterator[KodeSubject]:
+    """kode's store for ``kind`` through the public API, with explicit plugin loading;
+    its pool holds ``pool_size`` connections (the backend's default if None)."""
     defaults, registry = kode_defaults(kind, where)
+    if pool_size is not None and kind in POOL_OPTIONS:
+        defaults[POOL_OPTIONS[kind]] = pool_size
     async with kode_core.session_stores({kind: defaults}, registry=registry) as stores:
         store = stores.build({"kind": kind, "options": {"namespace": NAMESPACE}})
         if not store.offers_summaries:
@@ -130,27 +151,40 @@ async def kode_subject(kind: str, where: str) -> AsyncIterator[KodeSubject]:
 # -- the steps of the workload ---------------------------------------------------------
 
 
+_Work = TypeVar("_Work", bound="AppendWorkload")
+
+
 @attrs.frozen
-class Workload:
+class AppendWorkload:
+    """Steps 1 and 2: what the peers' benchmark runs too."""
+
     sessions: int
     appends: int
     batch: int
     entry_bytes: int
+
+    @classmethod
+    def of(cls: type[_Work], args: argparse.Namespace) -> _Work:
+        return cls(**{field.name: getattr(args, field.name) for field in attrs.fields(cls)})
+
+    def entries(self, session: str, first: int, size: int) -> list[Entry]:
+        return transcript_batch(session, first, size, self.entry_bytes)
+
+    def concurrent_sessions(self) -> list[str]:
+        """The sessions of step 1, appended at once."""
+        return [f"c-{i:03d}" for i in range(self.sessions)]
+
+
+@attrs.frozen
+class Workload(AppendWorkload):
     long_entries: int
     near: int
     timed_appends: int
     list_sessions: int
     list_calls: int
 
-    @classmethod
-    def of(cls, args: argparse.Namespace) -> Workload:
-        return cls(**{field.name: getattr(args, field.name) for field in attrs.fields(cls)})
 
-    def entries(self, session: str, first: int, size: int) -> list[Entry]:
-        return transcript_batch(session, first, size, self.entry_bytes)
-
-
-async def warm_up(subjects: Sequence[Subject], work: Workload) -> None:
+async def warm_up_appends(subjects: Sequence[Appender], work: AppendWorkload) -> None:
     """Connect (as many connections as the concurrent step will use), create schemas and
     load scripts before anything is timed."""
     names = [f"w-{i:03d}" for i in range(work.sessions)]
@@ -165,50 +199,76 @@ async def warm_up(subjects: Sequence[Subject], work: Workload) -> None:
             ]
         )
         await subject.load(names[0])
+
+
+async def warm_up(subjects: Sequence[Subject], work: Workload) -> None:
+    """Warm up the appends and loads (:func:`warm_up_appends`) and the listing."""
+    await warm_up_appends(subjects, work)
+    for subject in subjects:
         await subject.list_sessions()
 
 
-async def concurrent_appends(
-    kind: str, kode: Subject, raw: Subject, work: Workload
-) -> tuple[Result, list[str]]:
-    """Step 1: ``sessions`` writers at once, each ``appends`` batches to its own session."""
-    names = [f"c-{i:03d}" for i in range(work.sessions)]
+def append_operation(work: AppendWorkload) -> str:
+    return f"append {work.batch}, {work.sessions} sessions at once"
+
+
+async def append_samples(
+    subjects: Sequence[Appender], work: AppendWorkload, names: Sequence[str]
+) -> list[Sample]:
+    """Step 1 for each subject in turn: a writer per session of ``names``, all at once,
+    each appending ``appends`` batches to its session. Returns a sample per subject."""
     streams = [
         [work.entries(name, n * work.batch, work.batch) for n in range(work.appends)]
         for name in names
     ]
-    units = work.sessions * work.appends * work.batch
+    units = len(names) * work.appends * work.batch
     samples: list[Sample] = []
-    for subject in (kode, raw):
+    for subject in subjects:
         calls = [
             [functools.partial(subject.append, name, batch) for batch in stream]
             for name, stream in zip(names, streams, strict=True)
         ]
         latencies, wall = await concurrently(calls)
         samples.append(Sample(tuple(latencies), units, wall))
-    operation = f"append {work.batch}, {work.sessions} sessions at once"
-    return Result(kind, operation, "entries", samples[0], samples[1]), names
+    return samples
+
+
+async def load_samples(
+    kind: str, subjects: Sequence[Appender], names: Sequence[str], labels: Sequence[str]
+) -> list[Sample]:
+    """Step 2: load each session whole, one at a time, the subjects taking turns; every
+    subject must return what the first (``labels[0]``) returns."""
+    times = await round_robin(
+        [[functools.partial(subject.load, name) for name in names] for subject in subjects]
+    )
+    held = 0
+    for name in names:
+        first, *others = [await subject.load(name) for subject in subjects]
+        for label, loaded in zip(labels[1:], others, strict=True):
+            if loaded != first:
+                raise RuntimeError(f"{kind}: {labels[0]} and {label} disagree on session {name}")
+        held += len(first)
+    return [Sample(tuple(seconds), held) for seconds in times]
+
+
+def load_operation(sample: Sample, sessions: int) -> str:
+    return f"load whole ({sample.units // sessions} entries)"
+
+
+async def concurrent_appends(
+    kind: str, kode: Subject, raw: Subject, work: Workload
+) -> tuple[Result, list[str]]:
+    """Step 1: ``sessions`` writers at once, each ``appends`` batches to its own session."""
+    names = work.concurrent_sessions()
+    kode_sample, raw_sample = await append_samples((kode, raw), work, names)
+    return Result(kind, append_operation(work), "entries", kode_sample, raw_sample), names
 
 
 async def whole_loads(kind: str, kode: Subject, raw: Subject, names: Sequence[str]) -> Result:
     """Step 2: load each session whole, one at a time; kode and raw must agree."""
-    kode_times, raw_times = await alternating(
-        [functools.partial(kode.load, name) for name in names],
-        [functools.partial(raw.load, name) for name in names],
-    )
-    held = 0
-    for name in names:
-        loaded = await kode.load(name)
-        if loaded != await raw.load(name):
-            raise RuntimeError(f"{kind}: kode and the baseline disagree on session {name}")
-        held += len(loaded)
-    return Result(
-        kind,
-        f"load whole ({held // len(names)} entries)",
-        "entries",
-        Sample(tuple(kode_times), held),
-        Sample(tuple(raw_times), held),
-    )
+    kode_sample, raw_sample = await load_samples(kind, (kode, raw), names, ("kode", "the baseline"))
+    operation = load_operation(kode_sample, len(names))
+    return Result(kind, operation, "entries", kode_sample, raw_sample)
 
 
 async def timed_appends(
@@ -303,7 +363,7 @@ async def retry(
 async def bench(kind: str, where: str, args: argparse.Namespace) -> EngineReport:
     """Every row of the workload for one engine, kode and its baseline side by side."""
     work = Workload.of(args)
-    async with kode_subject(kind, where) as kode, RAW_BASELINES[kind](where) as raw:
+    async with kode_subject(kind, where) as kode, RAW_BASELINES[kind](where, None) as raw:
         await warm_up((kode, raw), work)
         appends, names = await concurrent_appends(kind, kode, raw, work)
         loads = await whole_loads(kind, kode, raw, names)
@@ -331,12 +391,18 @@ async def bench(kind: str, where: str, args: argparse.Namespace) -> EngineReport
 # -- command line ----------------------------------------------------------------------
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_append_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of steps 1 and 2 (:class:`AppendWorkload`)."""
     option = functools.partial(parser.add_argument, type=positive)
     option("--sessions", default=20, help="sessions appended concurrently (20)")
     option("--appends", default=50, help="appends per concurrent session (50)")
     option("--batch", default=5, help="entries per append (5)")
     option("--entry-bytes", default=800, help="JSON size of one entry (800)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_append_arguments(parser)
+    option = functools.partial(parser.add_argument, type=positive)
     option("--long-entries", default=10_000, help="length of the long session (10,000)")
     option("--near", default=100, help="where the long session's first timing is (100)")
     option("--timed-appends", default=20, help="timed appends at each length (20)")
