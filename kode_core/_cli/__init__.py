@@ -26,7 +26,10 @@ from .._registry import missing_kind_hint
 from .._version import __version__
 from . import _demo as _demo
 from . import _sessions, _status, _transfer
-from ._common import HelpFormatter
+from ._common import HelpFormatter, shorten
+
+#: Longest error line printed; the rest is cut (a message may quote a 10,000-character id).
+_ERROR_CHARS = 400
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,10 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             result = args.run(args)
     except UnknownKindError as exc:
-        print(f"kode {name}: {exc}; {missing_kind_hint(exc.kind)}", file=sys.stderr)
+        _error(name, f"{exc}; {missing_kind_hint(exc.kind)}")
         return 1
     except KodeError as exc:
-        print(f"kode {name}: {exc}", file=sys.stderr)
+        _error(name, str(exc))
         return 1
     except KeyboardInterrupt:
         print(f"kode {name}: interrupted", file=sys.stderr)
@@ -57,17 +60,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result
 
 
+def _error(command: str, message: str) -> None:
+    # One line, and a readable one even when the message quotes a huge id or value.
+    line = " ".join(message.split())
+    print(f"kode {command}: {shorten(line, _ERROR_CHARS)}", file=sys.stderr)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kode",
         formatter_class=HelpFormatter,
         description="Operate kode stores: health, schema, sessions, export, copy, demo.\n\n"
         "examples:\n"
-        "  kode demo                                   # a conversation, resumed elsewhere\n"
-        "  kode doctor postgresql://kode@db/kode       # is that store healthy?\n"
+        "  kode demo                                       # a conversation, resumed elsewhere\n"
+        "  kode doctor --store postgresql://kode@db/kode   # is that store healthy?\n"
         "  kode copy --from sqlite:///kode.db --to 'redis://cache:6379/0#tenant_a'",
-        epilog="A STORE is a URL or JSON descriptor; without one, KODE_STORE_TYPE and its\n"
-        "variables name it, else it is SQLite at ./.kode/kode.db.",
+        epilog="Every command names its store with --store/-s STORE (the positional STORE of\n"
+        "kode 0.1 is deprecated, accepted until 0.3). A STORE is a URL or JSON\n"
+        "descriptor; without one, KODE_STORE_TYPE and its variables name it, else it is\n"
+        "SQLite at ./.kode/kode.db. Data goes to stdout; progress, notes and errors to\n"
+        "stderr.",
     )
     parser.add_argument("--version", action="version", version=f"kode-core {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")

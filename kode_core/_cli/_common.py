@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from .._descriptor import StoreConfig, parse_store
 from .._environment import store_config_from_env
 from .._errors import KodeError
 from .._store import Store
-from ..sessions import SESSIONS, SessionStore
+from ..sessions import SESSIONS, SessionOptions, SessionStore
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,13 +39,32 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the examples of each command's description as they are written."""
 
 
-def add_store_argument(parser: argparse.ArgumentParser, *, option: bool = False) -> None:
-    """The STORE a command works on, positional (``kode doctor STORE``) or ``--store``."""
-    if option:
-        parser.add_argument("--store", "-s", metavar="STORE", help=STORE_HELP)
-    else:
-        parser.add_argument("store", nargs="?", metavar="STORE", help=STORE_HELP)
+def add_store_argument(parser: argparse.ArgumentParser, *, positional: bool = False) -> None:
+    """``--store/-s STORE`` and ``--namespace/-n``; ``positional`` also accepts the
+    positional STORE of kode 0.1 (deprecated)."""
+    parser.add_argument("--store", "-s", metavar="STORE", help=STORE_HELP)
     parser.add_argument("--namespace", "-n", help="use this namespace instead of the store's")
+    if positional:
+        parser.add_argument(
+            "old_store",
+            nargs="?",
+            metavar="STORE",
+            help="deprecated, use --store STORE (a positional STORE is accepted until 0.3)",
+        )
+
+
+def store_spec(args: argparse.Namespace) -> str | None:
+    """The STORE the command line names, by ``--store`` or the deprecated positional."""
+    old = getattr(args, "old_store", None)
+    if old is not None and args.store is not None:
+        raise CliError("name the store once, with --store (a positional STORE is deprecated)")
+    spec: str | None = args.store if args.store is not None else old
+    return spec
+
+
+def store_config(args: argparse.Namespace) -> StoreConfig:
+    """The store of a command's ``--store`` and ``--namespace``, else the environment's."""
+    return resolve(store_spec(args), args.namespace)
 
 
 def resolve(spec: str | None, namespace: str | None = None) -> StoreConfig:
@@ -53,6 +73,60 @@ def resolve(spec: str | None, namespace: str | None = None) -> StoreConfig:
     if namespace is not None:
         config = attrs.evolve(config, namespace=namespace)  # checked when the map is made
     return config
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters and ``…``: an id quoted in a message."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def quoted(text: str, limit: int = 80) -> str:
+    """``text`` quoted as ``repr`` does, cut short when it is long."""
+    return repr(shorten(text, limit))
+
+
+def missing_store(config: StoreConfig) -> str | None:
+    """Why ``config`` names no store, for an engine that keeps one in a file (a ``path``
+    option): ``no kode store at /abs/kode.db (no such file)``; None if the file is there."""
+    path = config.options.get("path")
+    if path is None or os.path.exists(path):
+        return None
+    where = os.path.abspath(path)
+    folder = os.path.dirname(where)
+    why = "no such file" if os.path.isdir(folder) else f"no such directory {folder}"
+    return f"no kode store at {where} ({why})"
+
+
+async def never_migrated(config: StoreConfig, stores: Mapping[str, Store]) -> str | None:
+    """Why the namespace holds nothing when no family ever recorded a schema version
+    there (a namespace never written, or a typo); None when one did."""
+    namespace = next(iter(stores.values())).namespace
+    for store in stores.values():
+        if await store.schema_version() != 0:
+            return None
+    where = config.describe().rsplit(", namespace ", 1)[0]
+    return f"namespace {namespace!r} has no kode data (never migrated) in {where}"
+
+
+@asynccontextmanager
+async def open_existing(config: StoreConfig) -> AsyncIterator[SessionStore]:
+    """The session store of ``config`` for reading: creates nothing, and a store that is
+    not there (no file, a namespace never migrated) is a :class:`CliError` saying so."""
+    missing = missing_store(config)
+    if missing is not None:
+        raise CliError(missing)
+    async with open_families(config, auto_migrate=False) as (pool, stores):
+        empty = await never_migrated(config, stores)
+        if empty is not None:
+            raise CliError(empty)
+        yield BuilderMap(SESSIONS, pool).build(config.descriptor())
+
+
+def session_settings(pool: BackendPool, config: StoreConfig) -> SessionOptions:
+    """The session settings (``max_entry_bytes``...) the stores of ``config`` apply."""
+    _, settings = pool.options_for(config.kind, {}, SESSIONS.name)
+    assert isinstance(settings, SessionOptions)
+    return settings
 
 
 @asynccontextmanager

@@ -16,6 +16,7 @@ import attrs
 
 from ..sessions import SessionStore
 from ._common import is_terminal
+from ._progress import progress_bar
 
 #: Most entries, and most bytes of JSON, in one append of a copy.
 BATCH_ENTRIES = 1000
@@ -43,23 +44,27 @@ async def copy_store(
 ) -> CopyTotals:
     """Copy every transcript ``keys(source, project)`` yields; a progress bar on a terminal."""
     totals = CopyTotals()
-    bar = await _progress_bar(source, keys, project)
-    try:
+    total = await count_sessions(source, keys, project) if is_terminal() else None
+    with progress_bar("sessions", total) as bar:
         async for key in keys(source, project):
             if "subpath" not in key:
                 totals.sessions += 1
-                if bar is not None:
-                    bar.advance()
+                bar.advance()
             totals.transcripts += 1
             written, skipped = await copy_transcript(source, target, key)
             totals.written += written
             totals.skipped += skipped
-            if bar is not None:
-                bar.note(totals)
-    finally:
-        if bar is not None:
-            bar.stop()
+            bar.note(f"{totals.written} written, {totals.skipped} skipped")
     return totals
+
+
+async def count_sessions(store: SessionStore, keys: KeySource, project: str | None) -> int:
+    """How many sessions ``keys`` yields: a listing pass, no entries read, so a progress
+    bar knows its end."""
+    sessions = 0
+    async for key in keys(store, project):
+        sessions += "subpath" not in key
+    return sessions
 
 
 async def copy_transcript(
@@ -105,49 +110,3 @@ async def _held_prefix(
         if number == held:
             return held if stored.entry == last_held else 0
     return 0
-
-
-class _Bar:
-    """A rich progress bar over the source's sessions, on stderr."""
-
-    def __init__(self, sessions: int) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        from ._common import console
-
-        self._progress = Progress(
-            TextColumn("sessions"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[entries]}"),
-            TimeElapsedColumn(),
-            console=console(stderr=True),
-            transient=True,
-        )
-        self._task = self._progress.add_task("copy", total=sessions, entries="")
-        self._progress.start()
-
-    def advance(self) -> None:
-        self._progress.advance(self._task)
-
-    def note(self, totals: CopyTotals) -> None:
-        entries = f"{totals.written} written, {totals.skipped} skipped"
-        self._progress.update(self._task, entries=entries)
-
-    def stop(self) -> None:
-        self._progress.stop()
-
-
-async def _progress_bar(source: SessionStore, keys: KeySource, project: str | None) -> _Bar | None:
-    if not is_terminal():
-        return None
-    sessions = 0  # a listing pass, no entries read, so the bar knows its end
-    async for key in keys(source, project):
-        sessions += "subpath" not in key
-    return _Bar(sessions)

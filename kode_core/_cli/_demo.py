@@ -11,17 +11,28 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import sys
 import time
 import uuid
 from typing import Any
 
 import anyio
+import attrs
 
 from .._descriptor import StoreConfig, embedded_default, parse_store
 from ..sessions import SessionStore, sdk_summary_fold
 from . import _demo_script
-from ._common import CliError, HelpFormatter, console, format_ms, open_store, session_title
+from ._common import (
+    CliError,
+    HelpFormatter,
+    add_store_argument,
+    console,
+    format_ms,
+    open_store,
+    session_title,
+    store_spec,
+)
 from ._sessions import print_entries, print_session_table, session_rows
 
 PROJECT = "kode-demo"
@@ -41,15 +52,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "tailed. Needs no network and no API key. Writes to the project 'kode-demo'.\n\n"
         "examples:\n"
         "  kode demo                          # SQLite at ./.kode/kode.db\n"
-        "  kode demo sqlite:////tmp/demo.db\n"
-        "  kode demo 'postgresql://postgres@localhost:5432/postgres#demo'",
+        "  kode demo --store sqlite:////tmp/demo.db\n"
+        "  kode demo -s 'postgresql://postgres@localhost:5432/postgres#demo'\n\n"
+        "Without --store the demo uses the embedded SQLite ./.kode/kode.db, whatever\n"
+        "the environment names.",
     )
-    demo.add_argument(
-        "store",
-        nargs="?",
-        metavar="STORE",
-        help="a store URL or JSON descriptor (default: the embedded SQLite ./.kode/kode.db)",
-    )
+    add_store_argument(demo, positional=True)
     demo.set_defaults(run=run_demo)
 
 
@@ -65,7 +73,10 @@ def _descriptor(config: StoreConfig) -> str:
 
 
 async def run_demo(args: argparse.Namespace) -> int:
-    config = parse_store(args.store) if args.store else embedded_default()
+    spec = store_spec(args)
+    config = parse_store(spec) if spec else embedded_default()
+    if args.namespace is not None:
+        config = attrs.evolve(config, namespace=args.namespace)
     if config.kind == "memory":
         raise CliError(
             "a memory store lives in one process and the demo resumes in a second one; "
@@ -104,8 +115,12 @@ async def run_demo(args: argparse.Namespace) -> int:
     async with open_store(config, **fold_overrides()) as (_, store):
         await _print_result(store, key)
     out.print(f"\ndone in {time.monotonic() - started:.1f} s. Look again with:")
-    store_arg = f" --store {args.store}" if args.store else ""
-    out.print(f"  kode sessions show {PROJECT} {session_id}{store_arg}", markup=False)
+    command = ["kode", "sessions", "show", PROJECT, session_id]
+    if spec:
+        command += ["--store", spec]
+    if args.namespace is not None:
+        command += ["--namespace", args.namespace]
+    out.print(f"  {shlex.join(command)}", markup=False)
     return 0
 
 

@@ -1,13 +1,16 @@
 """``kode sessions list|show|count``: read transcripts the way an operator wants to.
 
-Reads only: the stores are opened with ``auto_migrate=False``, so reading a store that
-was never written creates nothing and says it needs migrating.
+Reads only: the stores are opened with ``auto_migrate=False``, so reading creates
+nothing, and a store that is not there (no file, a namespace never migrated) is reported
+as such. Data goes to stdout; notes (no sessions, the next page) go to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 from typing import Any
 
 from .._errors import NotSupportedError
@@ -19,9 +22,10 @@ from ._common import (
     console,
     entry_text,
     format_ms,
-    open_store,
-    resolve,
+    open_existing,
+    quoted,
     session_title,
+    store_config,
 )
 
 
@@ -46,13 +50,19 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "transcripts and title (from the stored summary, when there is one).\n\n"
         "examples:\n"
         "  kode sessions list my-project\n"
-        "  kode sessions list my-project --store sqlite:///agents.db --limit 20 --after s-19",
+        "  kode sessions list my-project --store sqlite:///agents.db --limit 20 --after s-19\n"
+        "  kode sessions list my-project --json  # one page and its next_after cursor",
     )
     listing.add_argument("project", metavar="PROJECT")
     listing.add_argument("--limit", type=_positive, default=100, help="rows (default 100)")
     listing.add_argument("--after", metavar="SESSION", help="start after this session id")
-    listing.add_argument("--json", action="store_true", help="print JSON lines instead")
-    add_store_argument(listing, option=True)
+    listing.add_argument(
+        "--json",
+        action="store_true",
+        help='print the page as one JSON object: {"sessions": [...], "next_after": '
+        "SESSION or null}; pass next_after to --after for the next page",
+    )
+    add_store_argument(listing)
     listing.set_defaults(run=run_list)
 
     show = subcommands.add_parser(
@@ -70,7 +80,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     show.add_argument("--subpath", help="a subagent transcript, e.g. subagents/agent-1")
     show.add_argument("--tail", type=_positive, metavar="N", help="only the last N entries")
     show.add_argument("--json", action="store_true", help="print the entries as JSON lines")
-    add_store_argument(show, option=True)
+    add_store_argument(show)
     show.set_defaults(run=run_show)
 
     count = subcommands.add_parser(
@@ -86,7 +96,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     count.add_argument("project", metavar="PROJECT")
     count.add_argument("session", metavar="SESSION", nargs="?")
     count.add_argument("--subpath", help="count a subagent transcript's entries")
-    add_store_argument(count, option=True)
+    add_store_argument(count)
     count.set_defaults(run=run_count)
 
 
@@ -147,21 +157,25 @@ def print_session_table(rows: list[dict[str, Any]], project: str) -> None:
 
 
 async def run_list(args: argparse.Namespace) -> int:
-    config = resolve(args.store, args.namespace)
-    async with open_store(config, auto_migrate=False) as (_, store):
+    config = store_config(args)
+    async with open_existing(config) as store:
         rows, next_after = await session_rows(
             store, args.project, after=args.after, limit=args.limit
         )
     if args.json:
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
+        print(json.dumps({"sessions": rows, "next_after": next_after}, ensure_ascii=False))
         return 0
     if not rows:
-        print(f"no sessions in project {args.project!r} ({config.describe()})")
+        print(
+            f"kode sessions list: no sessions in project {quoted(args.project)} "
+            f"({config.describe()})",
+            file=sys.stderr,
+        )
         return 0
     print_session_table(rows, args.project)
     if next_after is not None:
-        print(f"more: kode sessions list {args.project} --after {next_after}")
+        more = shlex.join(["kode", "sessions", "list", args.project, "--after", next_after])
+        print(f"more: {more}", file=sys.stderr)
     return 0
 
 
@@ -179,15 +193,15 @@ def print_entries(entries: list[tuple[int, dict[str, Any]]]) -> None:
 
 
 async def run_show(args: argparse.Namespace) -> int:
-    config = resolve(args.store, args.namespace)
+    config = store_config(args)
     key = {"project_key": args.project, "session_id": args.session}
     if args.subpath:
         key["subpath"] = args.subpath
-    async with open_store(config, auto_migrate=False) as (_, store):
+    async with open_existing(config) as store:
         total = await store.count_entries(key)
         if total == 0:
-            print(f"no entries under {key} ({config.describe()})")
-            return 1
+            where = ", ".join(f"{part} {quoted(value)}" for part, value in key.items())
+            raise CliError(f"no entries under {where} ({config.describe()})")
         if args.tail:
             tail = await store.load_tail(key, args.tail)
             numbered = list(enumerate(tail, start=total - len(tail) + 1))
@@ -209,8 +223,8 @@ def _print(entries: list[tuple[int, dict[str, Any]]], *, as_json: bool) -> None:
 
 
 async def run_count(args: argparse.Namespace) -> int:
-    config = resolve(args.store, args.namespace)
-    async with open_store(config, auto_migrate=False) as (_, store):
+    config = store_config(args)
+    async with open_existing(config) as store:
         if args.session is None:
             if args.subpath:
                 raise CliError("--subpath needs a SESSION")

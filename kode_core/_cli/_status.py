@@ -9,7 +9,14 @@ import sys
 import time
 
 from .._registry import default_registry
-from ._common import HelpFormatter, add_store_argument, console, open_families, resolve
+from ._common import (
+    HelpFormatter,
+    add_store_argument,
+    console,
+    missing_store,
+    open_families,
+    store_config,
+)
 
 #: Round trips timed by ``kode doctor`` after the first answer.
 _LATENCY_SAMPLES = 5
@@ -32,14 +39,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         formatter_class=HelpFormatter,
         description="Reach the store, time a round trip, read its schema version and name\n"
         "its driver. Exit status 0 only when it is healthy; otherwise one line on\n"
-        "stderr says why (unreachable, needs migrating, newer than this code).\n\n"
+        "stderr says why (no store there, unreachable, needs migrating, newer than\n"
+        "this code).\n\n"
         "examples:\n"
         "  kode doctor\n"
-        "  kode doctor 'postgresql://kode@db:5432/kode#tenant_a'\n"
-        '  kode doctor \'{"kind": "redis", "options": {"url": "redis://cache:6379/0",'
+        "  kode doctor --store 'postgresql://kode@db:5432/kode#tenant_a'\n"
+        '  kode doctor -s \'{"kind": "redis", "options": {"url": "redis://cache:6379/0",'
         ' "connect_timeout": 2}}\'',
     )
-    add_store_argument(doctor)
+    add_store_argument(doctor, positional=True)
     doctor.set_defaults(run=run_doctor)
 
     migrate = commands.add_parser(
@@ -48,9 +56,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         formatter_class=HelpFormatter,
         description="Apply the pending schema versions of the store's namespace, for\n"
         "deployments whose applications run with auto_migrate=False. Idempotent.\n\n"
-        "example:\n  kode migrate 'postgresql://kode@db:5432/kode#tenant_a'",
+        "example:\n  kode migrate --store 'postgresql://kode@db:5432/kode#tenant_a'",
     )
-    add_store_argument(migrate)
+    add_store_argument(migrate, positional=True)
     migrate.set_defaults(run=run_migrate)
 
 
@@ -75,9 +83,13 @@ def run_backends(args: argparse.Namespace) -> int:
 
 
 async def run_doctor(args: argparse.Namespace) -> int:
-    config = resolve(args.store, args.namespace)
+    config = store_config(args)
     out = console()
     out.print(f"store      {config.describe()}")
+    missing = missing_store(config)
+    if missing is not None:  # opening it would not reach a store, it would make one
+        print(f"kode doctor: unhealthy: {missing}", file=sys.stderr)
+        return 1
     # auto_migrate off: a health check must not create the schema it is checking.
     async with open_families(config, auto_migrate=False) as (pool, stores):
         first = next(iter(stores.values()))
@@ -106,6 +118,13 @@ async def run_doctor(args: argparse.Namespace) -> int:
             )
         out.print(f"driver     {backend.driver_version}")
     namespace = first.namespace
+    if all(found == 0 for found, _ in versions.values()):
+        print(
+            f"kode doctor: unhealthy: namespace {namespace!r} has no kode data (never "
+            "migrated); if this is the store you meant, run `kode migrate`",
+            file=sys.stderr,
+        )
+        return 1
     for family, (found, supported) in versions.items():
         if found < supported:
             what = "no schema yet" if found == 0 else f"schema version {found}"
@@ -127,7 +146,7 @@ async def run_doctor(args: argparse.Namespace) -> int:
 
 
 async def run_migrate(args: argparse.Namespace) -> int:
-    config = resolve(args.store, args.namespace)
+    config = store_config(args)
     where = config.describe()
     async with open_families(config, auto_migrate=False) as (_, stores):
         for family, store in stores.items():

@@ -17,20 +17,26 @@ import json
 import sys
 import time
 from collections.abc import AsyncIterator
-from typing import IO, Any
 
-from .._errors import InvalidDataError
-from ..sessions import SessionKey, SessionStore
-from ._common import HelpFormatter, add_store_argument, open_store, resolve
-from ._copy import copy_store
+from ..sessions import SessionStore
+from ._common import (
+    HelpFormatter,
+    add_store_argument,
+    is_terminal,
+    open_existing,
+    open_store,
+    resolve,
+    store_config,
+)
+from ._copy import copy_store, count_sessions
+from ._import import run_import
+from ._progress import progress_bar
 
 FORMAT_HELP = (
     "line format: one JSON object per line,\n"
     '  {"key": {"project_key": P, "session_id": S[, "subpath": SUB]}, "entry": {...}}\n'
     "in project, session, transcript (main first) and entry order."
 )
-#: Entries per append of an import; the stores take each batch atomically.
-IMPORT_BATCH = 500
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
@@ -42,10 +48,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Write every transcript of the store (or of one project) to stdout,\n"
         f"one entry per line; reads only.\n\n{FORMAT_HELP}\n\n"
         "examples:\n"
-        "  kode export sqlite:///kode.db > kode.jsonl\n"
-        "  kode export 'postgresql://kode@db/kode#tenant_a' --project my-project > p.jsonl",
+        "  kode export --store sqlite:///kode.db > kode.jsonl\n"
+        "  kode export -s 'postgresql://kode@db/kode#tenant_a' --project my-project > p.jsonl",
     )
-    add_store_argument(export)
+    add_store_argument(export, positional=True)
     export.add_argument("--project", "-p", help="only this project")
     export.set_defaults(run=run_export)
 
@@ -53,13 +59,20 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "import",
         help="append transcripts from JSON lines (idempotent by uuid)",
         formatter_class=HelpFormatter,
-        description="Append the entries of an export, read from stdin, to the store. An\n"
-        "entry whose uuid the transcript holds already is skipped, so importing a\n"
-        "file twice stores it once (entries without uuid are appended again).\n\n"
+        description="Append the entries of an export (a file, or standard input) to the\n"
+        "store. Every line is checked first: one bad line (not JSON, a bad key or\n"
+        "entry) is reported by its line number and nothing is stored. An entry whose\n"
+        "uuid the transcript holds already is skipped, so importing a file twice\n"
+        "stores it once (entries without uuid are appended again).\n\n"
         f"{FORMAT_HELP}\n\n"
-        "example:\n  kode import 'redis://cache:6379/0#tenant_a' < kode.jsonl",
+        "examples:\n"
+        "  kode import --store 'redis://cache:6379/0#tenant_a' --file kode.jsonl\n"
+        "  kode export -s sqlite:///a.db | kode import -s sqlite:///b.db",
     )
-    add_store_argument(load)
+    add_store_argument(load, positional=True)
+    load.add_argument(
+        "--file", "-f", metavar="FILE", help="read this export file (default: standard input)"
+    )
     load.set_defaults(run=run_import)
 
     copy = commands.add_parser(
@@ -72,11 +85,25 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "a summary. Entries the target holds already are skipped, so running it again\n"
         "copies nothing twice and an interrupted copy, run again, finishes the job.\n\n"
         "examples:\n"
+        "  # every transcript of the local SQLite store into PostgreSQL:\n"
         "  kode copy --from sqlite:///.kode/kode.db --to postgresql://kode@db:5432/kode\n"
+        "  # one project from MongoDB into a Redis namespace:\n"
         "  kode copy --from mongodb://db/agents --to 'redis://cache/0#tenant_a' -p proj",
     )
-    copy.add_argument("--from", dest="source", required=True, metavar="STORE")
-    copy.add_argument("--to", dest="target", required=True, metavar="STORE")
+    copy.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="STORE",
+        help="the store to copy from (read only; it must exist), a URL or JSON descriptor",
+    )
+    copy.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="STORE",
+        help="the store to copy into (created or migrated as needed)",
+    )
     copy.add_argument("--project", "-p", help="only this project")
     copy.set_defaults(run=run_copy)
 
@@ -115,79 +142,31 @@ async def _project_keys(store: SessionStore, project: str) -> AsyncIterator[dict
 
 
 async def run_export(args: argparse.Namespace) -> int:
-    config = resolve(args.store, args.namespace)
+    config = store_config(args)
     out = sys.stdout
     lines = 0
-    async with open_store(config, auto_migrate=False) as (_, store):
-        async for key in transcript_keys(store, args.project):
-            async for stored in store.iter_entries(key):
-                out.write(_ENCODER.encode({"key": key, "entry": stored.entry}) + "\n")
-                lines += 1
+    async with open_existing(config) as store:
+        total = (
+            await count_sessions(store, transcript_keys, args.project) if is_terminal() else None
+        )
+        with progress_bar("sessions", total) as bar:
+            async for key in transcript_keys(store, args.project):
+                if "subpath" not in key:
+                    bar.advance()
+                async for stored in store.iter_entries(key):
+                    out.write(_ENCODER.encode({"key": key, "entry": stored.entry}) + "\n")
+                    lines += 1
+                bar.note(f"{lines} entries")
     out.flush()
     print(f"kode export: {lines} entries from {config.describe()}", file=sys.stderr)
     return 0
-
-
-def parse_line(number: int, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(key, entry)`` of an export line; :class:`InvalidDataError` names the line."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidDataError(f"line {number}: not valid JSON ({exc.msg})") from None
-    if not isinstance(value, dict) or set(value) != {"key", "entry"}:
-        raise InvalidDataError(f'line {number}: expected {{"key": {{...}}, "entry": {{...}}}}')
-    try:
-        key = SessionKey.parse(value["key"]).as_dict()
-    except InvalidDataError as exc:
-        raise InvalidDataError(f"line {number}: {exc}") from None
-    if not isinstance(value["entry"], dict):
-        raise InvalidDataError(f"line {number}: entry must be a JSON object")
-    return key, value["entry"]
-
-
-async def run_import(args: argparse.Namespace) -> int:
-    config = resolve(args.store, args.namespace)
-    started = time.monotonic()
-    async with open_store(config) as (_, store):
-        read, stored = await import_lines(store, sys.stdin)
-    print(
-        f"imported {read} entries into {config.describe()}: {stored} stored, "
-        f"{read - stored} skipped as already present, {time.monotonic() - started:.1f} s"
-    )
-    return 0
-
-
-async def import_lines(store: SessionStore, lines: IO[str]) -> tuple[int, int]:
-    """Append an export's lines in batches per key; ``(entries read, entries stored)``."""
-    read = stored = 0
-    key: dict[str, Any] | None = None
-    batch: list[dict[str, Any]] = []
-
-    async def flush() -> int:
-        if key is None or not batch:
-            return 0
-        before = await store.count_entries(key)
-        await store.append(key, batch)
-        return await store.count_entries(key) - before
-
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        line_key, entry = parse_line(number, text)
-        if line_key != key or len(batch) >= IMPORT_BATCH:
-            stored += await flush()
-            key, batch = line_key, []
-        batch.append(entry)
-        read += 1
-    stored += await flush()
-    return read, stored
 
 
 async def run_copy(args: argparse.Namespace) -> int:
     source, target = resolve(args.source), resolve(args.target)
     started = time.monotonic()
     async with (
-        open_store(source, auto_migrate=False) as (_, reader),
+        open_existing(source) as reader,
         open_store(target) as (_, writer),
     ):
         totals = await copy_store(reader, writer, transcript_keys, project=args.project)

@@ -167,10 +167,10 @@ def test_sessions_list_show_and_count_read_a_store(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     assert re.search(r"│ s1 +│ .* │ +22 │ +0 │", listed.stdout), listed.stdout
     as_json = kode("sessions", "list", "p", "--store", store, "--json", "--after", "s1")
-    [row] = [json.loads(line) for line in as_json.stdout.splitlines()]
+    [row] = json.loads(as_json.stdout)["sessions"]
     assert (row["session_id"], row["entries"], row["title"]) == ("s2", 22, "turn 0 — é 🚀")
     first_page = kode("sessions", "list", "p", "--store", store, "--limit", "1")
-    assert "more: kode sessions list p --after s1" in first_page.stdout
+    assert "more: kode sessions list p --after s1" in first_page.stderr
     shown = kode("sessions", "show", "p", "s2", "--store", store, "--tail", "3")
     assert [line.split()[:2] for line in shown.stdout.splitlines()] == [
         ["20", "assistant"],

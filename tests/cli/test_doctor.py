@@ -35,7 +35,9 @@ def test_doctor_is_healthy_only_once_the_namespace_is_migrated(pg_server: TestSe
     fresh = kode("doctor", store)
     assert fresh.returncode == 1
     [reason] = fresh.stderr.splitlines()
-    assert reason.startswith("kode doctor: unhealthy: agents: no schema yet in namespace")
+    # A namespace no family ever migrated: perhaps a typo, so doctor names what it found.
+    assert reason.startswith("kode doctor: unhealthy: namespace "), reason
+    assert "has no kode data (never migrated); if this is the store you meant" in reason
     assert "run `kode migrate`" in reason
     assert "reachable  yes" in fresh.stdout
 
