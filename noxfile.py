@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nox
@@ -12,12 +13,13 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_external_run = True
 
 ROOT = Path(__file__).parent
+DIST = ROOT / "dist"
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
 PLUGINS = ("sqlite", "pg", "mongo", "redis")
 
 
-def _pytest(session: nox.Session, *paths: str) -> None:
+def _pytest(session: nox.Session, *paths: str, env: dict[str, str] | None = None) -> None:
     """Run pytest strictly on ``paths``, passing extra arguments through."""
     session.run(
         "pytest",
@@ -27,6 +29,7 @@ def _pytest(session: nox.Session, *paths: str) -> None:
         "--durations=10",
         *paths,
         *session.posargs,
+        env=env,
     )
 
 
@@ -51,6 +54,18 @@ def tests_plugin(session: nox.Session, plugin: str) -> None:
     """Test one engine plugin against a real server started by its fixtures."""
     session.install("-e", ".[cli]", "-e", f"plugins/kode-{plugin}", *TEST_DEPS)
     _pytest(session, f"plugins/kode-{plugin}/tests")
+
+
+@nox.session(python=None)
+def wheels(session: nox.Session) -> None:
+    """Build every distribution into dist/ (emptied first), check it, install the wheels."""
+    session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "wheels"))
+    shutil.rmtree(DIST, ignore_errors=True)
+    for source in (".", *(f"plugins/kode-{name}" for name in PLUGINS)):
+        session.run("python", "-m", "build", "--outdir", str(DIST), source)
+    session.run("twine", "check", "--strict", *sorted(str(path) for path in DIST.iterdir()))
+    test = "tests/test_packaging.py::test_wheels_install_offline_and_each_plugin_builds_its_stores"
+    _pytest(session, test, env={"KODE_TEST_DIST": str(DIST)})
 
 
 @nox.session(python=None)
