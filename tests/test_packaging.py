@@ -1,10 +1,11 @@
 """The distributions build, install with plain pip (from source or offline from their
-wheels) and are discovered through entry points."""
+wheels) and are discovered through entry points; CI runs the test command README gives."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,8 +63,6 @@ async def main():
 anyio.run(main)
 """
 
-pytestmark = pytest.mark.slow
-
 
 def _run(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
     done = subprocess.run(
@@ -79,6 +78,7 @@ def _run(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None 
     return done.stdout
 
 
+@pytest.mark.slow
 def test_plain_pip_install_discovers_exactly_the_installed_plugins(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", venv)
@@ -116,6 +116,7 @@ def dist(tmp_path: Path) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_wheels_install_offline_and_each_plugin_builds_its_stores(
     dist: Path, tmp_path: Path
 ) -> None:
@@ -155,3 +156,12 @@ def test_wheels_install_offline_and_each_plugin_builds_its_stores(
 
     backends = json.loads(_run(venv / "bin" / "kode", "backends", "--json", env=env))
     assert {b["kind"]: b["distribution"] for b in backends} == installed
+
+
+def test_ci_runs_the_test_command_readme_gives() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    development = readme[readme.index("\n## Development\n") :]
+    block = re.search(r"^```console\n(.+)\n```$", development, re.MULTILINE)
+    assert block is not None, "README's Development section gives no command"
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert block[1] in ci_lines
