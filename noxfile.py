@@ -58,7 +58,7 @@ def _install_servers(session: nox.Session, *packages: str) -> None:
 
 
 def _server_found(package: str) -> bool:
-    # Where the test fixtures look (kode_core/testing/_servers.py): Debian keeps
+    # Where the test fixtures look (kode_core/testing/servers.py): Debian keeps
     # PostgreSQL's programs off PATH, in one folder per major version.
     if package == "postgresql":
         postgres = Path("/usr/lib/postgresql").glob("*/bin/postgres")
