@@ -5,6 +5,10 @@ Its fields carry a :class:`Codec` in their metadata; :meth:`Record.from_dict`
 validates a JSON object field by field (an error names the path, e.g.
 ``messages[2].content[0].id``) and keeps keys it does not know in ``extra``, so
 data written by a newer runtime round-trips unchanged.
+
+Text a store wrote itself was checked on its way in: :meth:`Record.from_stored`
+reads it back without checking every JSON value again (input from elsewhere, such
+as ``kode import``, goes through :meth:`Record.from_json`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import enum
 import json
 import math
-import weakref
+import types
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
@@ -30,10 +34,14 @@ _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(","
 
 @attrs.frozen
 class Codec:
-    """How one field is checked when read from JSON and written back to it."""
+    """How one field is checked when read from JSON and written back to it.
+
+    ``stored`` reads back a value ``encode`` wrote, unchecked (``None``: as it is).
+    """
 
     decode: Callable[[Any, str], Any]
     encode: Callable[[Any], Any] = lambda value: value
+    stored: Callable[[Any], Any] | None = None
 
 
 def _type_name(value: object) -> str:
@@ -68,7 +76,7 @@ def non_negative(codec: Codec) -> Codec:
             raise InvalidRecordError(path, f"must not be negative, got {value}")
         return value
 
-    return Codec(decode, codec.encode)
+    return Codec(decode, codec.encode, codec.stored)
 
 
 def check_json(value: Any, path: str, depth: int = 0) -> Any:
@@ -130,7 +138,12 @@ def _encode_time(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-TIME = Codec(_decode_time, _encode_time)
+def _stored_time(value: str) -> datetime:
+    time = datetime.fromisoformat(value)
+    return time if time.tzinfo is UTC else _decode_time(time, "")
+
+
+TIME = Codec(_decode_time, _encode_time, _stored_time)
 
 
 def to_ms(value: datetime) -> int:
@@ -155,7 +168,8 @@ def choice(enum_cls: type[enum.Enum]) -> Codec:
         except ValueError:
             raise InvalidRecordError(path, f"must be one of {allowed}, got {value!r}") from None
 
-    return Codec(decode, plain)
+    members = {member.value: member for member in enum_cls}
+    return Codec(decode, plain, members.__getitem__)
 
 
 def const(expected: str) -> Codec:
@@ -171,9 +185,11 @@ def const(expected: str) -> Codec:
 
 def optional(codec: Codec) -> Codec:
     """``codec`` or ``None``."""
+    stored = codec.stored
     return Codec(
         lambda value, path: None if value is None else codec.decode(value, path),
         lambda value: None if value is None else codec.encode(value),
+        None if stored is None else lambda value: None if value is None else stored(value),
     )
 
 
@@ -190,12 +206,13 @@ def list_of(codec: Codec) -> Codec:
             return [codec.encode(item) for item in value]
         return value
 
-    return Codec(decode, encode)
+    item = codec.stored
+    return Codec(decode, encode, tuple if item is None else lambda value: tuple(map(item, value)))
 
 
 def record(cls: type[Record]) -> Codec:
     """A nested record."""
-    return Codec(lambda value, path: cls.coerce(value, path), _encode_record)
+    return Codec(lambda value, path: cls.coerce(value, path), _encode_record, stored_reader(cls))
 
 
 def _encode_record(value: Any) -> Any:
@@ -215,7 +232,9 @@ def extra_field() -> Any:
 class Record:
     """Base of stored records: JSON in and out, strict on the way in."""
 
-    __slots__ = ()
+    # Set on a record coerce checked or a store read back (never an attrs field, so
+    # it takes no part in ==, repr or copies): saving it again skips the check.
+    __slots__ = ("_kode_checked",)
 
     extra: Mapping[str, Any]
 
@@ -240,6 +259,24 @@ class Record:
     def from_json(cls: type[_R], text: str | bytes) -> _R:
         """:meth:`from_dict` of JSON text; :meth:`coerce` then passes the record through."""
         return _checked(cls.from_dict(json.loads(text)))
+
+    @classmethod
+    def from_stored(cls: type[_R], text: str | bytes) -> _R:
+        """The record a store wrote as ``text``, read back without checking it again.
+
+        Only for text kode encoded from a checked record (a row of its own store):
+        the result equals :meth:`from_json`'s, and :meth:`coerce` passes it through.
+        Text the fast reader cannot build from (a missing field, an unknown enum
+        value, a time kode does not write) falls back to :meth:`from_json`, which
+        says what is wrong; other wrong values are not looked for.
+        """
+        read = _STORED.get(cls) or stored_reader(cls)
+        try:
+            record: _R = read(json.loads(text))
+            _mark(record, "_kode_checked", True)  # _checked, inline: called per row
+            return record
+        except Exception:  # not what kode writes: let the strict path name the problem
+            return cls.from_json(text)
 
     @classmethod
     def coerce(cls: type[_R], value: object, path: str | None = None) -> _R:
@@ -274,20 +311,17 @@ class Record:
         return _encoder.encode(self.to_dict())
 
 
-#: id -> weak reference of every live record that coerce checked or from_json read:
-#: saving a conversation just loaded does not check its messages a second time.
-_CHECKED: dict[int, weakref.ref[Record]] = {}
+# Saving a conversation just loaded does not check its messages a second time.
+_mark = object.__setattr__
 
 
 def _checked(record: _R) -> _R:
-    key = id(record)
-    _CHECKED[key] = weakref.ref(record, lambda _, key=key: _CHECKED.pop(key, None))  # type: ignore[misc]
+    _mark(record, "_kode_checked", True)
     return record
 
 
 def _was_checked(record: Record) -> bool:
-    ref = _CHECKED.get(id(record))
-    return ref is not None and ref() is record
+    return getattr(record, "_kode_checked", False)
 
 
 _Field = tuple[str, Codec, bool, bool]
@@ -308,6 +342,72 @@ def _fields_of(cls: type[Record]) -> tuple[tuple[_Field, ...], frozenset[str]]:
     )
     known = _FIELDS[cls] = (fields, frozenset(name for name, *_ in fields))
     return known
+
+
+_STORED: dict[type[Record], Callable[[dict[str, Any]], Any]] = {}
+
+
+def stored_reader(cls: type[_R]) -> Callable[[dict[str, Any]], _R]:
+    """What builds a ``cls`` from a JSON object kode wrote, unchecked.
+
+    The object is consumed: its known keys are popped, the rest becomes ``extra``.
+    Like attrs' ``__init__``, the reader is compiled once per class: one call per
+    record, no loop over the fields, and (for a plain slotted record, the usual
+    kind) the slots filled directly, which is what makes reading back fast.
+    """
+    known = _STORED.get(cls)
+    if known is not None:
+        return known
+    fields = attrs.fields(cls)  # type: ignore[arg-type]
+    names: dict[str, Any] = {"cls": cls, "missing": attrs.NOTHING, "new": object.__new__}
+    lines, values = [], []
+    for a in fields:
+        if a.name == "extra":
+            values.append((a, "data"))
+            continue
+        reader = a.metadata["codec"].stored
+        names[f"read_{a.name}"] = reader
+        read = "{}" if reader is None else f"read_{a.name}({{}})"
+        if a.default is attrs.NOTHING:
+            values.append((a, read.format(f"data.pop({a.name!r})")))
+            continue
+        if isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
+            names[f"default_{a.name}"] = a.default.factory
+            default = f"default_{a.name}()"
+        else:
+            names[f"default_{a.name}"] = a.default
+            default = f"default_{a.name}"
+        lines.append(f"    {a.name} = data.pop({a.name!r}, missing)")
+        values.append((a, f"{default} if {a.name} is missing else {read.format(a.name)}"))
+    if _fills_slots(cls, fields):
+        lines.append("    record = new(cls)")
+        for a, value in values:
+            names[f"set_{a.name}"] = getattr(cls, a.name).__set__
+            if a.converter is not None:
+                names[f"convert_{a.name}"] = a.converter
+                value = f"convert_{a.name}({value})"
+            lines.append(f"    set_{a.name}(record, {value})")
+        lines.append("    return record")
+    else:  # validators or a post-init hook: attrs' __init__ must run them
+        lines.append(f"    return cls({', '.join(f'{a.name}=({v})' for a, v in values)})")
+    source = "\n".join(["def read(data):", *lines])
+    exec(compile(source, f"<stored reader of {cls.__qualname__}>", "exec"), names)
+    _STORED[cls] = names["read"]
+    return cast(Callable[[dict[str, Any]], _R], names["read"])
+
+
+_CONVERTER: Any = getattr(attrs, "Converter", ())  # attrs >= 24.1
+
+
+def _fills_slots(cls: type[Record], fields: Sequence[attrs.Attribute[Any]]) -> bool:
+    """Whether a record is built by setting its slots (converters applied by the reader)."""
+    return not hasattr(cls, "__attrs_post_init__") and all(
+        a.validator is None
+        and not isinstance(a.converter, _CONVERTER)  # one that takes self needs __init__
+        and isinstance(getattr(cls, a.name, None), types.MemberDescriptorType)
+        and not getattr(a.default, "takes_self", False)
+        for a in fields
+    )
 
 
 def dumps(value: Any) -> str:

@@ -35,6 +35,7 @@ from .._record_codec import (
     optional,
     plain,
     record,
+    stored_reader,
 )
 
 _OPT_STR = optional(STR)
@@ -175,7 +176,19 @@ def _decode_block(value: Any, path: str) -> Any:
     return _BLOCKS.get(block_type, UnknownBlock).from_dict(data, path)
 
 
-BLOCK = Codec(_decode_block, lambda value: value.to_dict() if isinstance(value, Record) else value)
+_STORED_BLOCKS = {block_type: stored_reader(cls) for block_type, cls in _BLOCKS.items()}
+_STORED_UNKNOWN = stored_reader(UnknownBlock)
+
+
+def _stored_block(data: dict[str, Any]) -> Record:
+    return _STORED_BLOCKS.get(data["type"], _STORED_UNKNOWN)(data)
+
+
+BLOCK = Codec(
+    _decode_block,
+    lambda value: value.to_dict() if isinstance(value, Record) else value,
+    _stored_block,
+)
 
 
 # -- runtime state ----------------------------------------------------------------

@@ -121,7 +121,7 @@ class AgentStore(Store):
 
     @staticmethod
     def _decode(cls: type[_R], text: str) -> _R:
-        return cls.from_json(text)
+        return cls.from_stored(text)  # this store encoded it from a checked record
 
     # -- runtime state ----------------------------------------------------------------
 
