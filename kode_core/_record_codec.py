@@ -62,7 +62,18 @@ def _expect(*types: type, what: str) -> Codec:
 
 
 STR = _expect(str, what="a string")
-INT = _expect(int, what="an int")
+_INT64 = 2**63
+_ANY_INT = _expect(int, what="an int")
+
+
+def _int64(value: Any, path: str) -> Any:
+    value = _ANY_INT.decode(value, path)
+    if not -_INT64 <= value < _INT64:  # every engine stores integers in 64 bits
+        raise InvalidRecordError(path, f"must fit in 64 bits (below 2**63), got {value}")
+    return value
+
+
+INT = Codec(_int64)
 NUMBER = _expect(int, float, what="a number")
 BOOL = _expect(bool, what="a bool")
 

@@ -140,8 +140,8 @@ def _check(name: str, label: str, value: Any, sort_fields: tuple[str, ...]) -> d
     if name in {"created_after", "created_before"}:
         return {f"{name}_ms": to_ms(TIME.decode(value, label))}
     if name in {"limit", "offset"}:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InvalidRecordError(label, f"must be a non-negative int, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+            raise InvalidRecordError(label, f"must be an int from 0 to 2**63 - 1, got {value!r}")
         return {name: value}
     if name in {"is_error", "has_approval"}:
         if not isinstance(value, bool):

@@ -25,7 +25,7 @@ from ._results import (
     StoreMetrics,
 )
 from ._rows import InfoRow
-from ._store import AgentStore, check_agent_id
+from ._store import MAX_AGENT_ID_LENGTH, AgentStore, check_agent_id
 
 UTC = timezone.utc
 
@@ -35,6 +35,8 @@ DEFAULT_LEASE = 30.0
 
 
 def _filters(filters: Mapping[str, Any] | None, extra: Mapping[str, Any]) -> dict[str, Any]:
+    if filters is not None and not isinstance(filters, Mapping):
+        raise InvalidRecordError("filters", f"must be a mapping, got {type(filters).__name__}")
     merged = dict(filters or {})
     for name, value in extra.items():
         if name in merged:
@@ -197,7 +199,9 @@ class ExtendedAgentStore(QueryableAgentStore):
         now = datetime.now(UTC)
         targets: builtins.list[InfoRow] = []
         for _ in range(count):
-            fork_id = f"{agent_id}-fork-{uuid.uuid4().hex[:12]}"
+            suffix = f"-fork-{uuid.uuid4().hex[:12]}"
+            # A fork id is a valid agent id too: a long source id is cut to make room.
+            fork_id = agent_id[: MAX_AGENT_ID_LENGTH - len(suffix)] + suffix
             forked = attrs.evolve(
                 info, agent_id=fork_id, lineage=(*info.lineage, agent_id), created_at=now
             )

@@ -128,6 +128,21 @@ class ExtendedChecks:
         deeper = await store.fork(forks[0])
         assert (await store.load_info(deeper[0])).lineage[-2:] == (AGENT, forks[0])  # type: ignore[union-attr]
 
+    async def test_a_fork_of_the_longest_agent_id_is_an_id_every_method_accepts(
+        self, store: ExtendedAgentStore
+    ) -> None:
+        longest = "a" * 500 + "\U0001f600" * 12  # 512 characters, some of 4 UTF-8 bytes
+        await fill(store, longest)
+        [fork] = await store.fork(longest)
+        assert len(fork) <= 512
+        assert await store.list_agents() == sorted([longest, fork])
+        info = await store.load_info(fork)
+        assert info is not None
+        assert info.lineage[-1] == longest
+        assert await store.load_messages(fork) == await store.load_messages(longest)
+        await store.delete(fork)
+        assert await store.list_agents() == [longest]
+
     async def test_fork_refuses_bad_counts_and_unknown_agents(
         self, store: ExtendedAgentStore
     ) -> None:

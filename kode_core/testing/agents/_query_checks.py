@@ -125,6 +125,10 @@ class QueryChecks:
             ({"offset": "10"}, "offset"),
             ({"role": "robot"}, "role"),
             ({"created_after": "yesterday"}, "created_after"),
+            ({"limit": 10**30}, "limit"),
+            ({"offset": 2**64}, "offset"),
+            ("role=user", "filters"),
+            (["role", "user"], "filters"),
         ],
     )
     async def test_bad_filters_are_refused_naming_the_filter(

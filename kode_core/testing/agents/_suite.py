@@ -313,6 +313,12 @@ class BaseAgentStoreConformance(ConformanceSuite):
                 ),
             ),
             (
+                "seq_over_64_bits",
+                lambda s: s.append_event(
+                    AGENT, {**_event(), "bookmark": {"seq": 2**64, "timestamp": 0}}
+                ),
+            ),
+            (
                 "negative_seq",
                 lambda s: s.append_event(
                     AGENT, {**_event(), "bookmark": {"seq": -1, "timestamp": 0}}
