@@ -14,6 +14,10 @@ import time
 from kode_core.testing import user_environment
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class TerminalRun:
     """A ``kode`` process whose ``stream`` ("stdin" or "stderr") is a terminal; the other
     streams are pipes (stdout always, stderr when stdin is the terminal)."""
@@ -28,6 +32,9 @@ class TerminalRun:
             stdin=slave if stream == "stdin" else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=slave if stream == "stderr" else subprocess.PIPE,
+            # A run started in the background (nohup, CI runners) inherits SIGINT
+            # ignored, and Python then leaves Ctrl-C ignored: give it the default back.
+            preexec_fn=_default_sigint,
         )
         os.close(slave)
         self._reader = threading.Thread(target=self._read_terminal, daemon=True)
