@@ -18,7 +18,7 @@ from .._descriptor import StoreConfig, parse_store
 from .._environment import store_config_from_env
 from .._errors import KodeError
 from .._store import Store
-from ..sessions import SESSIONS, SessionOptions, SessionStore
+from ..sessions import SESSIONS, SessionOptions, SessionStore, session_stores
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -115,11 +115,13 @@ async def open_existing(config: StoreConfig) -> AsyncIterator[SessionStore]:
     missing = missing_store(config)
     if missing is not None:
         raise CliError(missing)
-    async with open_families(config, auto_migrate=False) as (pool, stores):
+    async with open_families(config, auto_migrate=False) as (_, stores):
         empty = await never_migrated(config, stores)
         if empty is not None:
             raise CliError(empty)
-        yield BuilderMap(SESSIONS, pool).build(config.descriptor())
+        store = stores[SESSIONS.name]  # open_families built it already
+        assert isinstance(store, SessionStore)
+        yield store
 
 
 def session_settings(pool: BackendPool, config: StoreConfig) -> SessionOptions:
@@ -134,7 +136,7 @@ async def open_store(
     config: StoreConfig, **overrides: Any
 ) -> AsyncIterator[tuple[BuilderMap[SessionStore], SessionStore]]:
     """The builder map of ``config`` (with ``overrides``) and the store it builds."""
-    async with BuilderMap(SESSIONS, config.defaults(**overrides)) as stores:
+    async with session_stores(config.defaults(**overrides)) as stores:
         yield stores, stores.build(config.descriptor())
 
 

@@ -9,6 +9,7 @@ be atomic in its engine.
 from __future__ import annotations
 
 import abc
+import functools
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
@@ -36,6 +37,7 @@ SummaryFold = Callable[[Any, Any, Any], Any]
 DEFAULT_PAGE_SIZE = 1000
 
 
+@functools.cache  # every store build asks; a missing package must not be searched each time
 def sdk_summary_fold() -> SummaryFold | None:
     """The Claude Agent SDK's ``fold_session_summary`` if that package is importable."""
     try:
