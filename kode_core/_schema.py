@@ -9,13 +9,14 @@ decide again under it, so concurrent first users migrate once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 import attrs
 
 from ._errors import SchemaVersionError
 
 _M = TypeVar("_M", covariant=True)
+_C = TypeVar("_C", contravariant=True)
 
 
 @attrs.frozen
@@ -51,3 +52,19 @@ def schema_action(
     if found > supported or not auto_migrate:
         raise SchemaVersionError(kind, found=found, supported=supported, where=where)
     return "migrate"
+
+
+class SchemaHost(Protocol[_C]):
+    """What keeps a family's schema in an engine: usually the backend itself.
+
+    ``_C`` is the engine's component type (``SchemaComponent[SqliteMigration]``...).
+    A store hands its host and component to :meth:`~kode_core.backend.Store.use_schema`
+    and inherits ``migrate``, ``schema_version`` and ``supported_schema_version``.
+    """
+
+    async def migrate(self, namespace: str, component: _C, /) -> None:
+        """Bring ``namespace``'s storage of ``component`` to its version, whatever
+        ``auto_migrate`` says; a no-op when it is current."""
+
+    async def recorded_version(self, namespace: str, component: _C, /) -> int:
+        """The version of ``component`` recorded for ``namespace``; 0 when none is."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import abc
+from typing import Any, TypeVar
 
 import anyio.abc
 
 from ._options import BackendOptions
+from ._schema import SchemaComponent, SchemaHost
+
+_Component = TypeVar("_Component", bound=SchemaComponent[Any])
 
 
 class Store(anyio.abc.AsyncResource):
@@ -22,6 +25,16 @@ class Store(anyio.abc.AsyncResource):
     def __init__(self, options: BackendOptions) -> None:
         self._namespace = options.namespace
         self._closer: anyio.abc.AsyncResource | None = None
+        self._schema: tuple[SchemaHost[Any], SchemaComponent[Any]] | None = None
+
+    def use_schema(self, host: SchemaHost[_Component], component: _Component) -> None:
+        """Keep this store's schema as ``component`` through ``host`` (usually the backend).
+
+        A backend's store calls it from ``__init__`` and inherits :meth:`migrate`,
+        :meth:`schema_version` and :attr:`supported_schema_version`; a store without a
+        schema in an engine (the memory stores) overrides the three hooks instead.
+        """
+        self._schema = (host, component)
 
     @property
     def namespace(self) -> str:
@@ -50,9 +63,9 @@ class Store(anyio.abc.AsyncResource):
         return await self._schema_version()
 
     @property
-    @abc.abstractmethod
     def supported_schema_version(self) -> int:
         """The schema version this code reads and writes, the one :meth:`migrate` applies."""
+        return self._schema_parts()[1].version
 
     def own(self, resource: anyio.abc.AsyncResource) -> None:
         """Make :meth:`aclose` close ``resource`` too (the backend pool a factory opened)."""
@@ -64,11 +77,22 @@ class Store(anyio.abc.AsyncResource):
         if closer is not None:
             await closer.aclose()
 
-    @abc.abstractmethod
     async def _migrate(self) -> None:
         """Bring this namespace's storage to the current schema version (even if
         ``auto_migrate`` is off); a no-op when it is current."""
+        host, component = self._schema_parts()
+        await host.migrate(self.namespace, component)
 
-    @abc.abstractmethod
     async def _schema_version(self) -> int:
         """The version recorded for this namespace, 0 if none; reads only, creates nothing."""
+        host, component = self._schema_parts()
+        return await host.recorded_version(self.namespace, component)
+
+    def _schema_parts(self) -> tuple[SchemaHost[Any], SchemaComponent[Any]]:
+        if self._schema is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} names no schema: call self.use_schema(host, component)"
+                " in __init__, or override supported_schema_version, _migrate and"
+                " _schema_version"
+            )
+        return self._schema

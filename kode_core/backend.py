@@ -39,7 +39,7 @@ from ._options import (
 )
 from ._record_codec import Record
 from ._registry import BackendInfo, EnvOptions, Registry, UrlOptions, env_reader
-from ._schema import SchemaComponent, schema_action
+from ._schema import SchemaComponent, SchemaHost, schema_action
 from ._store import Store
 from .hookspecs import hookimpl
 
@@ -56,6 +56,7 @@ __all__ = [
     "Record",
     "Registry",
     "SchemaComponent",
+    "SchemaHost",
     "Store",
     "StoreFactory",
     "UrlOptions",

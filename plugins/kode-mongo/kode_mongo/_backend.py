@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
+import attrs
 import bson.errors
 import pymongo
 from pymongo import AsyncMongoClient
@@ -38,6 +39,7 @@ from kode_core.backend import (
     Backend,
     ErrorMap,
     OncePerKey,
+    SchemaHost,
     map_exceptions,
     redact,
     url_secrets,
@@ -131,6 +133,11 @@ class MongoBackend(Backend):
         with map_exceptions(self._errors):
             meta = meta_collection(self._ready_client()[database], namespace)
             return await stored_version(meta, component)
+
+    def schema_in(self, database: str) -> SchemaHost[MongoSchema]:
+        """:meth:`migrate` and :meth:`recorded_version` bound to ``database``, for
+        :meth:`~kode_core.backend.Store.use_schema`."""
+        return _DatabaseSchema(self, database)
 
     async def ping(self) -> None:
         """One round trip to the deployment (the ``ping`` command)."""
@@ -283,3 +290,17 @@ def mongo_address(url: str) -> str:
         # SRV records name their own ports; a plain host without one uses the default.
         seeds.append(host if has_port or scheme == "mongodb+srv" else f"{host}:{_DEFAULT_PORT}")
     return ",".join(seeds)
+
+
+@attrs.frozen
+class _DatabaseSchema:
+    """The schema host of one database of a :class:`MongoBackend`."""
+
+    backend: MongoBackend
+    database: str
+
+    async def migrate(self, namespace: str, component: MongoSchema, /) -> None:
+        await self.backend.migrate(self.database, namespace, component)
+
+    async def recorded_version(self, namespace: str, component: MongoSchema, /) -> int:
+        return await self.backend.recorded_version(self.database, namespace, component)

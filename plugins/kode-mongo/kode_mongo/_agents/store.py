@@ -71,6 +71,7 @@ class MongoAgentStore(ExtendedAgentStore):
         check_entry_limit(settings.max_entry_bytes)
         super().__init__(options, settings)
         self._backend = backend
+        self.use_schema(backend.schema_in(options.database), AGENTS)
         self._database = options.database
 
     def __repr__(self) -> str:
@@ -88,18 +89,6 @@ class MongoAgentStore(ExtendedAgentStore):
     async def _collections(self) -> AsyncIterator[AgentCollections]:
         async with self._backend.database(self._database, self.namespace, AGENTS) as db:
             yield AgentCollections.of(db, self.namespace)
-
-    # -- schema -------------------------------------------------------------------------
-
-    @property
-    def supported_schema_version(self) -> int:
-        return AGENTS.version
-
-    async def _migrate(self) -> None:
-        await self._backend.migrate(self._database, self.namespace, AGENTS)
-
-    async def _schema_version(self) -> int:
-        return await self._backend.recorded_version(self._database, self.namespace, AGENTS)
 
     async def _write(self, agent_id: str, work: Work[_T]) -> _T:
         """Run ``work`` in a transaction that first marks the agent as written."""

@@ -48,6 +48,7 @@ class MongoSessionStore(SessionStore):
         check_entry_limit(settings.max_entry_bytes)
         super().__init__(options, settings)
         self._backend = backend
+        self.use_schema(backend.schema_in(options.database), SESSIONS)
         self._database = options.database
 
     def __repr__(self) -> str:
@@ -65,18 +66,6 @@ class MongoSessionStore(SessionStore):
     async def _collections(self) -> AsyncIterator[Collections]:
         async with self._backend.database(self._database, self.namespace, SESSIONS) as db:
             yield Collections.of(db, self.namespace)
-
-    # -- schema -----------------------------------------------------------------------
-
-    @property
-    def supported_schema_version(self) -> int:
-        return SESSIONS.version
-
-    async def _migrate(self) -> None:
-        await self._backend.migrate(self._database, self.namespace, SESSIONS)
-
-    async def _schema_version(self) -> int:
-        return await self._backend.recorded_version(self._database, self.namespace, SESSIONS)
 
     # -- writes -----------------------------------------------------------------------
 

@@ -47,20 +47,11 @@ class PgAgentStore(ExtendedAgentStore):
     def __init__(self, backend: PgBackend, options: PgOptions, settings: AgentOptions) -> None:
         super().__init__(options, settings)
         self._backend = backend
+        self.use_schema(backend, AGENTS)
         self._sql = agent_statements(options.namespace)
 
     def __repr__(self) -> str:
         return f"<PgAgentStore namespace={self.namespace!r} at {self._backend.address}>"
-
-    @property
-    def supported_schema_version(self) -> int:
-        return AGENTS.version
-
-    async def _migrate(self) -> None:
-        await self._backend.migrate(self.namespace, AGENTS)
-
-    async def _schema_version(self) -> int:
-        return await self._backend.recorded_version(self.namespace, AGENTS)
 
     def _connection(self) -> AbstractAsyncContextManager[Connection]:
         return self._backend.connection(self.namespace, AGENTS)

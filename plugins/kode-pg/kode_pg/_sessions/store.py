@@ -37,20 +37,11 @@ class PgSessionStore(SessionStore):
     def __init__(self, backend: PgBackend, options: PgOptions, settings: SessionOptions) -> None:
         super().__init__(options, settings)
         self._backend = backend
+        self.use_schema(backend, SESSIONS)
         self._sql = session_statements(options.namespace)
 
     def __repr__(self) -> str:
         return f"<PgSessionStore namespace={self.namespace!r} at {self._backend.address}>"
-
-    @property
-    def supported_schema_version(self) -> int:
-        return SESSIONS.version
-
-    async def _migrate(self) -> None:
-        await self._backend.migrate(self.namespace, SESSIONS)
-
-    async def _schema_version(self) -> int:
-        return await self._backend.recorded_version(self.namespace, SESSIONS)
 
     def _connection(self) -> AbstractAsyncContextManager[Connection]:
         return self._backend.connection(self.namespace, SESSIONS)

@@ -92,6 +92,7 @@ class RedisAgentStore(ExtendedAgentStore):
     ) -> None:
         super().__init__(options, settings)
         self._backend = backend
+        self.use_schema(backend, AGENTS)
         self._layout = AgentLayout(options.namespace)
         # (agent, family) -> the token and row states this store wrote last, so the next
         # save of a single writer plans without reading them (the script checks the token).
@@ -107,18 +108,6 @@ class RedisAgentStore(ExtendedAgentStore):
 
     def _keys(self, agent_id: str) -> AgentKeys:
         return self._layout.agent(agent_id)
-
-    # -- schema -----------------------------------------------------------------------------
-
-    @property
-    def supported_schema_version(self) -> int:
-        return AGENTS.version
-
-    async def _schema_version(self) -> int:
-        return await self._backend.recorded_version(self.namespace, AGENTS)
-
-    async def _migrate(self) -> None:
-        await self._backend.migrate(self.namespace, AGENTS)
 
     # -- whole lists: messages and tool calls ------------------------------------------
 

@@ -66,6 +66,7 @@ class RedisSessionStore(SessionStore):
     ) -> None:
         super().__init__(options, settings)
         self._backend = backend
+        self.use_schema(backend, SESSIONS)
         self._keys = KeyLayout(options.namespace)
         self._written: dict[SessionKey, str] = {}  # key -> its stored summary, as written
 
@@ -74,18 +75,6 @@ class RedisSessionStore(SessionStore):
 
     async def _client(self) -> Redis:
         return await self._backend.client(self.namespace, SESSIONS)
-
-    # -- schema -----------------------------------------------------------------------
-
-    @property
-    def supported_schema_version(self) -> int:
-        return SESSIONS.version
-
-    async def _schema_version(self) -> int:
-        return await self._backend.recorded_version(self.namespace, SESSIONS)
-
-    async def _migrate(self) -> None:
-        await self._backend.migrate(self.namespace, SESSIONS)
 
     async def _projects(self, after: str | None, limit: int) -> list[str]:
         """Projects with a sessions index, code point order, after ``after``, at most ``limit``.

@@ -83,21 +83,12 @@ class SqliteAgentStore(ExtendedAgentStore):
     ) -> None:
         super().__init__(options, settings)
         self._backend = backend
+        self.use_schema(backend, AGENTS)
         self._tables = AgentTables.for_namespace(options.namespace)
         self._sql = AgentStatements.for_tables(self._tables)
 
     def __repr__(self) -> str:
         return f"<SqliteAgentStore path={self._backend.path!r} namespace={self.namespace!r}>"
-
-    @property
-    def supported_schema_version(self) -> int:
-        return AGENTS.version
-
-    async def _migrate(self) -> None:
-        await self._backend.migrate(self.namespace, AGENTS)
-
-    async def _schema_version(self) -> int:
-        return await self._backend.recorded_version(self.namespace, AGENTS)
 
     async def _write(self, work: Work[_T]) -> _T:
         return await self._backend.write(self.namespace, AGENTS, work)

@@ -42,20 +42,11 @@ class SqliteSessionStore(SessionStore):
     ) -> None:
         super().__init__(options, settings)
         self._backend = backend
+        self.use_schema(backend, SESSIONS)
         self._sql = SessionStatements.for_tables(SessionTables.for_namespace(options.namespace))
 
     def __repr__(self) -> str:
         return f"<SqliteSessionStore path={self._backend.path!r} namespace={self.namespace!r}>"
-
-    @property
-    def supported_schema_version(self) -> int:
-        return SESSIONS.version
-
-    async def _migrate(self) -> None:
-        await self._backend.migrate(self.namespace, SESSIONS)
-
-    async def _schema_version(self) -> int:
-        return await self._backend.recorded_version(self.namespace, SESSIONS)
 
     async def _write(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         return await self._backend.write(self.namespace, SESSIONS, work)
