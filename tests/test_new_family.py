@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kode_core.testing import readme_example, user_environment
+from kode_core.testing import python_blocks, readme_example, user_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = """\
@@ -78,11 +78,9 @@ def test_a_family_from_another_distribution_joins_the_sqlite_kind(tmp_path: Path
     _run(*pip, ROOT, ROOT / "plugins" / "kode-sqlite", plugin, cwd=tmp_path)
 
     listed = json.loads(_run(bin_dir / "kode", "backends", "--json", cwd=tmp_path))
-    assert {row["kind"]: row["services"] for row in listed}["sqlite"] == [
-        "agents",
-        "notes",
-        "sessions",
-    ]
+    services = {row["kind"]: row["services"] for row in listed}["sqlite"]
+    assert {"agents", "notes", "sessions"} <= set(services)
+    assert services == sorted(services)
     (tmp_path / "use.py").write_text(USE)
     python = bin_dir / "python"
     assert _run(python, "use.py", "notes.db", "read", cwd=tmp_path).split() == ["0", "1"]
@@ -93,3 +91,11 @@ def test_a_family_from_another_distribution_joins_the_sqlite_kind(tmp_path: Path
 
     out = _run(python, "use.py", "notes.db", "write", cwd=tmp_path).splitlines()
     assert out == ["1 1", "refused", "['hello']"]
+
+    # The README's next block, as printed: a server building the new family.
+    [_, build] = [
+        block.code
+        for block in python_blocks(ROOT / "README.md")
+        if block.heading == "## Writing a service family"
+    ]
+    assert _run(python, "-c", build, cwd=tmp_path).splitlines() == ["['remember the milk']"]

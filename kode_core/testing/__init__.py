@@ -9,7 +9,14 @@ starts real PostgreSQL, Redis and MongoDB-wire servers on loopback ports.
 from ._engine import EngineConformance
 from ._factory import StoreFactory, unique_namespace
 from ._package_checks import PackageConformance, check_exports, check_plugin
-from ._readme import readme_example, run_readme_example, user_environment
+from ._readme import (
+    ReadmeBlock,
+    python_blocks,
+    readme_example,
+    run_python,
+    run_readme_example,
+    user_environment,
+)
 from .agents import (
     AgentStoreConformance,
     BaseAgentStoreConformance,
@@ -24,6 +31,7 @@ __all__ = [
     "EngineConformance",
     "PackageConformance",
     "QueryableAgentStoreConformance",
+    "ReadmeBlock",
     "SessionStoreConformance",
     "StoreFactory",
     "TestServer",
@@ -31,8 +39,10 @@ __all__ = [
     "check_plugin",
     "mongo_server",
     "postgres_server",
+    "python_blocks",
     "readme_example",
     "redis_server",
+    "run_python",
     "run_readme_example",
     "unique_namespace",
     "user_environment",

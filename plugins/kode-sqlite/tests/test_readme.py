@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from kode_core.testing import run_readme_example
+import pytest
+
+from kode_core.testing import python_blocks, run_python, run_readme_example
 
 PLUGIN_README = Path(__file__).parents[1] / "README.md"
 PROJECT_README = Path(__file__).parents[3] / "README.md"
@@ -39,20 +41,34 @@ def test_the_agent_store_example_writes_only_what_changed(tmp_path: Path) -> Non
     assert database.exists()
 
 
-def test_the_project_quickstart_runs_on_the_embedded_default(tmp_path: Path) -> None:
-    printed = run_readme_example(
-        PROJECT_README, cwd=tmp_path, heading="## Quickstart: builder maps"
-    )
-    assert printed.splitlines() == ["[{'type': 'user', 'uuid': 'u-1', 'message': 'hello'}]"]
-    assert (tmp_path / "kode.db").exists()
-
-
-def test_the_project_agent_store_example_runs_on_the_embedded_default(tmp_path: Path) -> None:
-    printed = run_readme_example(PROJECT_README, cwd=tmp_path, heading="## Agent runtime store")
-    assert printed.splitlines() == [
+#: What each block of the project README prints, run as printed in a fresh folder with
+#: no KODE_* variables (the embedded default). "Writing a service family" runs in the
+#: core's tests/test_new_family.py (it needs its own distribution installed).
+PROJECT_BLOCKS = {
+    ("## Quickstart: builder maps", 0): ["[{'type': 'user', 'uuid': 'u-1', 'message': 'hello'}]"],
+    ("## Quickstart: builder maps", 1): ["SqliteSessionStore resumes s-1"],
+    ("## Quickstart: builder maps", 2): ["1 entry in SqliteSessionStore"],
+    ("## Quickstart: builder maps", 3): ["('sqlite',) []"],
+    ("## Agent runtime store", 0): [
         "lock token 1",
         "('agt-1',)",
         "1 user message",
         "('sqlite',) 1 backend",
-    ]
-    assert (tmp_path / "kode.db").exists()
+    ],
+    ("## Agent runtime store", 1): ["healthy: True"],
+}
+
+
+def test_every_block_of_the_project_readme_is_run_here_or_in_the_core() -> None:
+    blocks = python_blocks(PROJECT_README)
+    runnable = {(b.heading, b.index) for b in blocks if not b.template}
+    elsewhere = {(b.heading, b.index) for b in blocks if b.heading == "## Writing a service family"}
+    assert runnable - elsewhere == set(PROJECT_BLOCKS)
+
+
+@pytest.mark.parametrize(
+    "where", list(PROJECT_BLOCKS), ids=lambda where: f"{where[0]} [{where[1]}]"
+)
+def test_a_project_readme_block_runs_as_printed(where: tuple[str, int], tmp_path: Path) -> None:
+    [code] = [b.code for b in python_blocks(PROJECT_README) if (b.heading, b.index) == where]
+    assert run_python(code, cwd=tmp_path).splitlines() == PROJECT_BLOCKS[where]
