@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TypeVar
@@ -108,6 +109,26 @@ def _create_file(path: str) -> None:
     sqlite3.connect(path).close()  # creates an empty database if there is none
 
 
+def _read_only_uri(path: str) -> str | None:
+    """A ``mode=ro`` URI for an existing file this process may not write; else None.
+
+    A file (or its folder) that is read-only for this user can still be read: opened
+    read-only, with no journal-mode change. A WAL file left without its ``-wal``
+    companion in a read-only folder is opened ``immutable`` (SQLite could not create
+    the ``-shm`` index there, and nobody can be writing it).
+    """
+    if not os.path.exists(path):
+        return None  # opening creates it (or fails saying why)
+    folder = os.path.dirname(os.path.abspath(path))
+    folder_writable = os.access(folder, os.W_OK)
+    if os.access(path, os.W_OK) and folder_writable:
+        return None
+    query = "mode=ro"
+    if not folder_writable and not os.path.exists(f"{path}-wal"):
+        query += "&immutable=1"
+    return f"file:{urllib.parse.quote(os.path.abspath(path))}?{query}"
+
+
 def _close_all(connections: list[sqlite3.Connection]) -> None:
     for conn in connections:
         conn.close()
@@ -129,12 +150,7 @@ class SqliteBackend(Backend):
             def __init__(self, backend: SqliteBackend, options, settings) -> None:
                 super().__init__(options, settings)
                 self._backend = backend
-
-            async def _migrate(self) -> None:
-                await self._backend.migrate(self.namespace, NOTES)
-
-            async def _schema_version(self) -> int:
-                return await self._backend.recorded_version(self.namespace, NOTES)
+                self.use_schema(backend, NOTES)  # migrate() and schema_version() with it
 
             async def add(self, text: str) -> None:
                 sql = f'INSERT INTO "{self.namespace}__notes" (text) VALUES (?)'
@@ -297,12 +313,16 @@ class SqliteBackend(Backend):
             raise BackendUnavailableError(
                 "sqlite", self._path, "no such file (auto_migrate is off: run `kode migrate`)"
             )
+        read_only = _read_only_uri(self._path)
         conn = sqlite3.connect(
-            self._path,
+            read_only or self._path,
             timeout=options.busy_timeout,
             isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
             check_same_thread=False,  # the pool lends a connection to one thread at a time
+            uri=read_only is not None,
         )
+        if read_only is not None:
+            return conn  # reads work; a write fails "attempt to write a readonly database"
         try:
             # fetchall: a statement left unfinished would hold a read lock on the file.
             [(mode,)] = conn.execute(f"PRAGMA journal_mode = {options.journal_mode}").fetchall()
