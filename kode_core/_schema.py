@@ -58,7 +58,7 @@ class SchemaHost(Protocol[_C]):
     """What keeps a family's schema in an engine: usually the backend itself.
 
     ``_C`` is the engine's component type (``SchemaComponent[SqliteMigration]``...).
-    A store hands its host and component to :meth:`~kode_core.backend.Store.use_schema`
+    A store hands its host and component to :meth:`~kode_core.backend.Store._use_schema`
     and inherits ``migrate``, ``schema_version`` and ``supported_schema_version``.
     """
 

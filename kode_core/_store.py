@@ -27,7 +27,7 @@ class Store(anyio.abc.AsyncResource):
         self._closer: anyio.abc.AsyncResource | None = None
         self._schema: tuple[SchemaHost[Any], SchemaComponent[Any]] | None = None
 
-    def use_schema(self, host: SchemaHost[_Component], component: _Component) -> None:
+    def _use_schema(self, host: SchemaHost[_Component], component: _Component) -> None:
         """Keep this store's schema as ``component`` through ``host`` (usually the backend).
 
         A backend's store calls it from ``__init__`` and inherits :meth:`migrate`,
@@ -91,7 +91,7 @@ class Store(anyio.abc.AsyncResource):
     def _schema_parts(self) -> tuple[SchemaHost[Any], SchemaComponent[Any]]:
         if self._schema is None:
             raise NotImplementedError(
-                f"{type(self).__name__} names no schema: call self.use_schema(host, component)"
+                f"{type(self).__name__} names no schema: call self._use_schema(host, component)"
                 " in __init__, or override supported_schema_version, _migrate and"
                 " _schema_version"
             )

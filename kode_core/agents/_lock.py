@@ -33,12 +33,18 @@ _FIRST_RETRY = 0.01
 _MAX_RETRY = 0.25
 
 
+#: The longest lock timeout or lease, in seconds (a year): every engine's clock holds it.
+MAX_SECONDS = 365 * 86_400
+
+
 def check_seconds(name: str, value: object) -> float:
-    """``value`` as a positive, finite number of seconds."""
+    """``value`` as a positive number of seconds, at most :data:`MAX_SECONDS`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidDataError(f"{name} must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise InvalidDataError(f"{name} must be positive and finite, got {value!r}")
+    if not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
+        raise InvalidDataError(
+            f"{name} must be more than 0 and at most {MAX_SECONDS} seconds, got {value!r}"
+        )
     return float(value)
 
 

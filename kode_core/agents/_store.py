@@ -76,6 +76,13 @@ def event_conflict(agent_id: str, seq: int) -> ConflictError:
     )
 
 
+def _check_count(name: str, value: object, least: int) -> int:
+    """``value`` if it is an int from ``least`` to 2**63 - 1 (what every engine stores)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value < 2**63:
+        raise InvalidRecordError(name, f"must be an int from {least} to 2**63 - 1, got {value!r}")
+    return value
+
+
 def _check_list(value: object, name: str) -> Sequence[Any]:
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
         raise InvalidRecordError(name, f"must be a list, got {type(value).__name__}")
@@ -230,12 +237,11 @@ class AgentStore(Store):
         if since is None:
             after = -1
         elif isinstance(since, int) and not isinstance(since, bool):
-            after = since
+            after = _check_count("since", since, 0)
         else:
             after = Bookmark.coerce(since, "since").seq
         wanted = None if channel is None else _CHANNEL.decode(channel, "channel").value
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-            raise InvalidRecordError("page_size", f"must be a positive int, got {page_size!r}")
+        page_size = _check_count("page_size", page_size, 1)
         return self._iter_events(agent_id, after, wanted, page_size)
 
     async def _iter_events(
@@ -325,17 +331,16 @@ class AgentStore(Store):
         """Store a snapshot (upsert by its id)."""
         agent_id = check_agent_id(agent_id)
         item, body = self._coerce(Snapshot, snapshot, "snapshot")
+        check_agent_id(item.id, "snapshot.id")  # so that load_snapshot can find it
         await self._save_doc(
             agent_id, DocFamily.SNAPSHOTS, Doc(item.id, to_ms(item.created_at), body)
         )
 
     async def load_snapshot(self, agent_id: str, snapshot_id: str) -> Snapshot | None:
         """One snapshot by id, or None."""
-        if not isinstance(snapshot_id, str):
-            raise InvalidRecordError("snapshot_id", f"must be a string, got {snapshot_id!r}")
-        return await self._load_doc(
-            check_agent_id(agent_id), DocFamily.SNAPSHOTS, snapshot_id, Snapshot
-        )
+        agent_id = check_agent_id(agent_id)
+        snapshot_id = check_agent_id(snapshot_id, "snapshot_id")  # the same rules as an id
+        return await self._load_doc(agent_id, DocFamily.SNAPSHOTS, snapshot_id, Snapshot)
 
     async def list_snapshots(self, agent_id: str) -> builtins.list[Snapshot]:
         """The agent's snapshots by creation time."""
@@ -398,6 +403,8 @@ class AgentStore(Store):
             raise InvalidRecordError("prefix", f"must be a string or None, got {prefix!r}")
         if prefix and (problem := unencodable(prefix)):
             raise InvalidRecordError("prefix", problem)
+        if prefix and "\x00" in prefix:
+            raise InvalidRecordError("prefix", "must not contain NUL (no agent id does)")
         with self._metrics.timed("queries"):
             return await self._list_agents(prefix or None)
 

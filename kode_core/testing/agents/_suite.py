@@ -31,6 +31,7 @@ from .._factory import StoreFactory, unique_namespace
 from .._suite_base import ConformanceSuite
 from ..sessions._suite import nested
 from . import samples as sample
+from ._argument_checks import ArgumentChecks
 from ._extended_checks import ExtendedChecks
 from ._query_checks import QueryChecks
 from .samples import AGENT, SPECIAL_IDS, everything, fill
@@ -403,5 +404,5 @@ class QueryableAgentStoreConformance(QueryChecks, BaseAgentStoreConformance):
 
 
 @pytest.mark.anyio
-class AgentStoreConformance(ExtendedChecks, QueryableAgentStoreConformance):
+class AgentStoreConformance(ArgumentChecks, ExtendedChecks, QueryableAgentStoreConformance):
     """The whole agent-store contract: every kode backend runs this class."""

@@ -136,7 +136,7 @@ class MongoBackend(Backend):
 
     def schema_in(self, database: str) -> SchemaHost[MongoSchema]:
         """:meth:`migrate` and :meth:`recorded_version` bound to ``database``, for
-        :meth:`~kode_core.backend.Store.use_schema`."""
+        :meth:`~kode_core.backend.Store._use_schema`."""
         return _DatabaseSchema(self, database)
 
     async def ping(self) -> None:

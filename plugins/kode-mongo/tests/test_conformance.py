@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import bson
+import pytest
+from pymongo import AsyncMongoClient
+
+from kode_core.agents import ExtendedAgentStore
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
     SessionStoreConformance,
     StoreFactory,
+    TestServer,
 )
+from kode_core.testing.agents import EngineDump
 
 
 class TestMongoEngine(EngineConformance):
@@ -30,3 +37,25 @@ class TestMongoAgentStore(AgentStoreConformance):
     @pytest.fixture
     def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
         return mongo_factory
+
+    @pytest.fixture
+    def engine_dump(self, mongo: TestServer) -> EngineDump:
+        return _mongo_dump(mongo.url)
+
+
+def _mongo_dump(url: str) -> EngineDump:
+    async def dump(store: ExtendedAgentStore) -> dict[str, list[bytes]]:
+        # Every document of the namespace's collections, on a client of its own.
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
+        try:
+            database = client[store.database]  # type: ignore[attr-defined]
+            dumped = {}
+            for name in sorted(await database.list_collection_names()):
+                if name.startswith(f"{store.namespace}."):
+                    documents = await database[name].find().to_list()
+                    dumped[name] = sorted(bson.encode(document) for document in documents)
+            return dumped
+        finally:
+            await client.close()
+
+    return dump

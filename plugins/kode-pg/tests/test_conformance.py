@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
+from psycopg import sql
 
+from kode_core.agents import ExtendedAgentStore
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
     SessionStoreConformance,
     StoreFactory,
 )
+from kode_core.testing.agents import EngineDump
 
 
 class TestPgEngine(EngineConformance):
@@ -30,3 +34,30 @@ class TestPgAgentStore(AgentStoreConformance):
     @pytest.fixture
     def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
         return pg_factory
+
+    @pytest.fixture
+    def engine_dump(self, pg_url: str) -> EngineDump:
+        return _pg_dump(pg_url)
+
+
+def _pg_dump(url: str) -> EngineDump:
+    async def dump(store: ExtendedAgentStore) -> list[tuple[str, list[str]]]:
+        # Every row of every table in the namespace's schema, on a connection of its own.
+        schema = f"kode_{store.namespace}"
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            tables = await (
+                await conn.execute(
+                    "SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = %s ORDER BY table_name",
+                    (schema,),
+                )
+            ).fetchall()
+            dumped = []
+            for (table,) in tables:
+                name = sql.Identifier(schema, table)
+                query = sql.SQL("SELECT row_to_json(t)::text FROM {} AS t").format(name)
+                rows = await (await conn.execute(query)).fetchall()
+                dumped.append((table, sorted(row for (row,) in rows)))
+            return dumped
+
+    return dump

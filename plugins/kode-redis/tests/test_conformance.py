@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from redis.asyncio import Redis
 
+from kode_core.agents import ExtendedAgentStore
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
     SessionStoreConformance,
     StoreFactory,
+    TestServer,
 )
+from kode_core.testing.agents import EngineDump
 
 
 class TestRedisEngine(EngineConformance):
@@ -30,3 +34,20 @@ class TestRedisAgentStore(AgentStoreConformance):
     @pytest.fixture
     def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
         return redis_factory
+
+    @pytest.fixture
+    def engine_dump(self, shared_server: TestServer) -> EngineDump:
+        return _redis_dump(shared_server.url)
+
+
+def _redis_dump(url: str) -> EngineDump:
+    async def dump(store: ExtendedAgentStore) -> dict[bytes, bytes | None]:
+        # Every key of the namespace with its serialized value, on a client of its own.
+        client = Redis.from_url(url)
+        try:
+            keys = sorted([key async for key in client.scan_iter(f"kode:{store.namespace}:*")])
+            return {key: await client.dump(key) for key in keys}
+        finally:
+            await client.aclose()
+
+    return dump

@@ -150,7 +150,7 @@ class SqliteBackend(Backend):
             def __init__(self, backend: SqliteBackend, options, settings) -> None:
                 super().__init__(options, settings)
                 self._backend = backend
-                self.use_schema(backend, NOTES)  # migrate() and schema_version() with it
+                self._use_schema(backend, NOTES)  # migrate() and schema_version() with it
 
             async def add(self, text: str) -> None:
                 sql = f'INSERT INTO "{self.namespace}__notes" (text) VALUES (?)'

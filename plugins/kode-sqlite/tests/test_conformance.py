@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
+import anyio
 import pytest
 
+from kode_core.agents import ExtendedAgentStore
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
     SessionStoreConformance,
     StoreFactory,
 )
+from kode_core.testing.agents import EngineDump
 
 
 class TestSqliteEngine(EngineConformance):
@@ -30,3 +36,19 @@ class TestSqliteAgentStore(AgentStoreConformance):
     @pytest.fixture
     def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
         return sqlite_factory
+
+    @pytest.fixture
+    def engine_dump(self, sqlite_factory: StoreFactory) -> EngineDump:
+        return _sqlite_dump(str(sqlite_factory.defaults["path"]))
+
+
+def _sqlite_dump(path: str) -> EngineDump:
+    async def dump(store: ExtendedAgentStore) -> list[str]:
+        # Every row of the namespace's tables, as SQL, read on a connection of its own.
+        def read() -> list[str]:
+            with closing(sqlite3.connect(path)) as conn:
+                return [line for line in conn.iterdump() if store.namespace in line]
+
+        return await anyio.to_thread.run_sync(read)
+
+    return dump

@@ -71,7 +71,7 @@ class MongoAgentStore(ExtendedAgentStore):
         check_entry_limit(settings.max_entry_bytes)
         super().__init__(options, settings)
         self._backend = backend
-        self.use_schema(backend.schema_in(options.database), AGENTS)
+        self._use_schema(backend.schema_in(options.database), AGENTS)
         self._database = options.database
 
     def __repr__(self) -> str:

@@ -48,7 +48,7 @@ class MongoSessionStore(SessionStore):
         check_entry_limit(settings.max_entry_bytes)
         super().__init__(options, settings)
         self._backend = backend
-        self.use_schema(backend.schema_in(options.database), SESSIONS)
+        self._use_schema(backend.schema_in(options.database), SESSIONS)
         self._database = options.database
 
     def __repr__(self) -> str:

@@ -47,7 +47,7 @@ class PgAgentStore(ExtendedAgentStore):
     def __init__(self, backend: PgBackend, options: PgOptions, settings: AgentOptions) -> None:
         super().__init__(options, settings)
         self._backend = backend
-        self.use_schema(backend, AGENTS)
+        self._use_schema(backend, AGENTS)
         self._sql = agent_statements(options.namespace)
 
     def __repr__(self) -> str:

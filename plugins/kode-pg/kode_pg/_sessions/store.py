@@ -37,7 +37,7 @@ class PgSessionStore(SessionStore):
     def __init__(self, backend: PgBackend, options: PgOptions, settings: SessionOptions) -> None:
         super().__init__(options, settings)
         self._backend = backend
-        self.use_schema(backend, SESSIONS)
+        self._use_schema(backend, SESSIONS)
         self._sql = session_statements(options.namespace)
 
     def __repr__(self) -> str:

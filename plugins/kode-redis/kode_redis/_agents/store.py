@@ -92,7 +92,7 @@ class RedisAgentStore(ExtendedAgentStore):
     ) -> None:
         super().__init__(options, settings)
         self._backend = backend
-        self.use_schema(backend, AGENTS)
+        self._use_schema(backend, AGENTS)
         self._layout = AgentLayout(options.namespace)
         # (agent, family) -> the token and row states this store wrote last, so the next
         # save of a single writer plans without reading them (the script checks the token).

@@ -66,7 +66,7 @@ class RedisSessionStore(SessionStore):
     ) -> None:
         super().__init__(options, settings)
         self._backend = backend
-        self.use_schema(backend, SESSIONS)
+        self._use_schema(backend, SESSIONS)
         self._keys = KeyLayout(options.namespace)
         self._written: dict[SessionKey, str] = {}  # key -> its stored summary, as written
 

@@ -83,7 +83,7 @@ class SqliteAgentStore(ExtendedAgentStore):
     ) -> None:
         super().__init__(options, settings)
         self._backend = backend
-        self.use_schema(backend, AGENTS)
+        self._use_schema(backend, AGENTS)
         self._tables = AgentTables.for_namespace(options.namespace)
         self._sql = AgentStatements.for_tables(self._tables)
 

@@ -42,7 +42,7 @@ class SqliteSessionStore(SessionStore):
     ) -> None:
         super().__init__(options, settings)
         self._backend = backend
-        self.use_schema(backend, SESSIONS)
+        self._use_schema(backend, SESSIONS)
         self._sql = SessionStatements.for_tables(SessionTables.for_namespace(options.namespace))
 
     def __repr__(self) -> str:
