@@ -30,3 +30,42 @@ class TestPgAgentStore(AgentStoreConformance):
     @pytest.fixture
     def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
         return pg_factory
+
+
+# -- production shapes: PgBouncer in transaction mode, a serializable server default ------
+
+
+class TestPgBouncerEngine(EngineConformance):
+    @pytest.fixture
+    def store_factory(self, pgbouncer_factory: StoreFactory) -> StoreFactory:
+        return pgbouncer_factory
+
+
+class TestPgBouncerSessionStore(SessionStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pgbouncer_factory: StoreFactory) -> StoreFactory:
+        return pgbouncer_factory
+
+
+class TestPgBouncerAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pgbouncer_factory: StoreFactory) -> StoreFactory:
+        return pgbouncer_factory
+
+
+class TestSerializableServerEngine(EngineConformance):
+    @pytest.fixture
+    def store_factory(self, serializable_factory: StoreFactory) -> StoreFactory:
+        return serializable_factory
+
+
+class TestSerializableServerSessionStore(SessionStoreConformance):
+    @pytest.fixture
+    def store_factory(self, serializable_factory: StoreFactory) -> StoreFactory:
+        return serializable_factory
+
+
+class TestSerializableServerAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, serializable_factory: StoreFactory) -> StoreFactory:
+        return serializable_factory
