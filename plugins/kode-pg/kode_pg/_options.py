@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import attrs
 
@@ -29,14 +29,22 @@ def _is_threshold(value: object) -> bool:
 
 
 def split_url(url: str) -> tuple[str, dict[str, str]]:
-    """``url`` without kode's own query parameters, and those parameters (last one wins)."""
+    """``url`` without kode's own query parameters, and those parameters (last one wins).
+
+    The other parameters stay as written: libpq decodes ``%XX`` only, not ``+``.
+    """
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    ours = {name: value for name, value in query if name in (PREPARE_THRESHOLD, PGBOUNCER)}
+    kept: list[str] = []
+    ours: dict[str, str] = {}
+    for pair in parts.query.split("&") if parts.query else ():
+        name, _, value = pair.partition("=")
+        if unquote(name) in (PREPARE_THRESHOLD, PGBOUNCER):
+            ours[unquote(name)] = unquote(value)
+        else:
+            kept.append(pair)
     if not ours:
         return url, {}
-    rest = urlencode([(name, value) for name, value in query if name not in ours])
-    return parts._replace(query=rest).geturl(), ours
+    return parts._replace(query="&".join(kept)).geturl(), ours
 
 
 def url_prepare_threshold(params: dict[str, str], default: int | None) -> int | None:

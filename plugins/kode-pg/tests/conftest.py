@@ -71,8 +71,10 @@ def pgbouncer_url(pgbouncer: TestServer, pg_url: str) -> str:
 
 @pytest.fixture
 def pgbouncer_factory(pgbouncer_url: str) -> StoreFactory:
-    """The ``pg`` kind through PgBouncer, with kode's defaults (no prepared statements)."""
-    return StoreFactory("pg", {"url": pgbouncer_url}, PLUGINS)
+    """The ``pg`` kind through PgBouncer, with kode's defaults (no prepared statements)
+    but a ``statement_timeout`` (too long to fire), so that every read runs in a
+    transaction that sets it: the path the plain server's kits do not take."""
+    return StoreFactory("pg", {"url": pgbouncer_url, "statement_timeout": 60}, PLUGINS)
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from kode_core.testing.agents.samples import conversation
 from kode_core.testing.servers import ServerMissingError
 from kode_pg import PgBackend, PgOptions, TransactionConflictError
 from kode_pg._conflicts import ATTEMPTS, retry_conflicts
+from kode_pg._options import split_url
 from kode_pg._schema import schema_name
 from kode_pg._sessions.schema import SESSIONS
 
@@ -174,6 +175,16 @@ def test_preparation_is_off_unless_the_option_or_the_url_turns_it_on(
     url: str, option: int | None, expected: int | None
 ) -> None:
     assert PgOptions(url=url, prepare_threshold=option).effective_prepare_threshold == expected
+
+
+def test_kodes_url_parameters_are_taken_out_and_the_others_kept_as_written() -> None:
+    url = "postgresql://u:p@h1:5432,h2:5432/db?application_name=my+app&pgbouncer=true&x=%20"
+    assert split_url(url + "&prepare_threshold=3") == (
+        "postgresql://u:p@h1:5432,h2:5432/db?application_name=my+app&x=%20",
+        {"pgbouncer": "true", "prepare_threshold": "3"},
+    )
+    plain = "postgresql://h/db?sslmode=disable"
+    assert split_url(plain) == (plain, {})
 
 
 @pytest.mark.parametrize(
