@@ -150,6 +150,30 @@ async def test_a_statement_prepared_by_another_client_is_a_backend_error(pg_url:
         assert await store.count_entries(KEY) == 0  # and the backend goes on working
 
 
+@pytest.mark.parametrize(
+    ("query", "defaults", "prepared"),
+    [
+        ("", {}, False),  # kode's default
+        ("?pgbouncer=true", {"prepare_threshold": 5}, False),
+        ("?prepare_threshold=none", {"prepare_threshold": 0}, False),
+        ("", {"prepare_threshold": 5}, True),  # what the default avoids
+        ("?prepare_threshold=2", {}, True),
+    ],
+)
+async def test_preparation_settings_decide_what_is_left_on_a_poolers_server_connection(
+    lone_pgbouncer: TestServer, pg_url: str, query: str, defaults: dict[str, Any], prepared: bool
+) -> None:
+    url = through(lone_pgbouncer, pg_url)
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as other:
+        await other.execute("DEALLOCATE ALL")
+        async with factory(url + query, max_pool_size=1, **defaults).open() as stores:
+            store = stores.build({"kind": "pg", "options": {"namespace": unique_namespace()}})
+            for _ in range(8):  # past psycopg's default threshold of 5
+                assert await store.count_entries(KEY) == 0
+            left = await one(other, "SELECT count(*) FROM pg_prepared_statements")
+        assert (left > 0) is prepared
+
+
 async def test_url_flags_turn_preparation_off_and_never_reach_libpq(pgbouncer_url: str) -> None:
     for query in ("?pgbouncer=true", "?prepare_threshold=none&application_name=kode_flags"):
         async with factory(pgbouncer_url + query).open() as stores:
