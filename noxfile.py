@@ -21,9 +21,10 @@ PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
 PLUGINS = ("sqlite", "pg", "mongo", "redis")
 # The Debian packages of the servers the test fixtures start (MongoDB's, secantusdb, is
-# a test dependency from the package index).
+# a test dependency from the package index). kode-pg's tests also run PostgreSQL behind
+# PgBouncer, as production deployments do.
 SERVERS = ("postgresql", "redis-server")
-PLUGIN_SERVERS = {"pg": ["postgresql"], "redis": ["redis-server"]}
+PLUGIN_SERVERS = {"pg": ["postgresql", "pgbouncer"], "redis": ["redis-server"]}
 
 
 def _pytest(session: nox.Session, *paths: str, env: dict[str, str] | None = None) -> None:
@@ -63,6 +64,8 @@ def _server_found(package: str) -> bool:
     if package == "postgresql":
         postgres = Path("/usr/lib/postgresql").glob("*/bin/postgres")
         return any(postgres) or bool(shutil.which("initdb"))
+    if package == "pgbouncer":  # in /usr/sbin, which a non-root PATH lacks
+        return Path("/usr/sbin/pgbouncer").is_file() or bool(shutil.which(package))
     return bool(shutil.which(package))  # redis-server
 
 

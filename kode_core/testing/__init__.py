@@ -3,12 +3,14 @@
 One package per service family (:mod:`kode_core.testing.sessions`,
 :mod:`kode_core.testing.agents`); a backend runs a family's contract by subclassing
 its suite and providing a ``store_factory`` fixture. :mod:`kode_core.testing.servers`
-starts real PostgreSQL, Redis and MongoDB-wire servers on loopback ports.
+starts real PostgreSQL, Redis and MongoDB-wire servers on loopback ports, and
+:func:`pgbouncer_server` a PgBouncer in front of such a PostgreSQL.
 """
 
 from ._engine import EngineConformance
 from ._factory import StoreFactory, unique_namespace
 from ._package_checks import PackageConformance, check_exports, check_plugin
+from ._pgbouncer import pgbouncer_server
 from ._readme import (
     ReadmeBlock,
     python_blocks,
@@ -38,6 +40,7 @@ __all__ = [
     "check_exports",
     "check_plugin",
     "mongo_server",
+    "pgbouncer_server",
     "postgres_server",
     "python_blocks",
     "readme_example",

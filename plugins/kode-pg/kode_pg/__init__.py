@@ -15,8 +15,16 @@ the README for the storage layout and every option.
 
 from ._agents.store import PgAgentStore
 from ._backend import PgBackend
+from ._conflicts import TransactionConflictError
 from ._options import PgOptions
 from ._sessions.store import PgSessionStore
 from ._version import __version__
 
-__all__ = ["PgAgentStore", "PgBackend", "PgOptions", "PgSessionStore", "__version__"]
+__all__ = [
+    "PgAgentStore",
+    "PgBackend",
+    "PgOptions",
+    "PgSessionStore",
+    "TransactionConflictError",
+    "__version__",
+]

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import psycopg
 import psycopg_pool
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection, IsolationLevel, errors, sql
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -25,15 +25,19 @@ from kode_core.backend import (
     url_secrets,
 )
 
-from ._options import PgOptions
+from ._conflicts import TransactionConflictError
+from ._options import PgOptions, split_url
 from ._schema import PgSchema, ensure_schema, schema_name, stored_version
 
 Connection = AsyncConnection[TupleRow]
 Pool = AsyncConnectionPool[Connection]
 
 # SQLSTATE classes that mean "the server is gone or not accepting us right now":
-# 08 connection exception, 57P admin/crash shutdown and "cannot connect now".
+# 08 connection exception, 57P admin/crash shutdown and "cannot connect now". But
+# 08P01, a protocol violation, comes from a live server: e.g. a statement prepared by
+# another client of a pooler ("bind message supplies 3 parameters, but ... requires 6").
 _UNAVAILABLE_SQLSTATES = ("08", "57P")
+_PROTOCOL_VIOLATION = "08P01"
 
 
 class PgBackend(Backend):
@@ -49,6 +53,9 @@ class PgBackend(Backend):
 
     def __init__(self, options: PgOptions) -> None:
         self._options = options
+        self._conninfo = split_url(options.url)[0]
+        self._prepare_threshold = options.effective_prepare_threshold
+        self._set_timeout = _set_local_timeout(options.statement_timeout)
         self._address = address_of(options.url)
         self._timeout = float(options.connect_timeout)
         self._pool: Pool | None = None
@@ -85,15 +92,46 @@ class PgBackend(Backend):
 
     @asynccontextmanager
     async def connection(self, namespace: str, component: PgSchema) -> AsyncIterator[Connection]:
-        """A pooled connection (autocommit) once ``namespace``'s ``component`` tables are ready.
+        """A pooled connection once ``namespace``'s ``component`` tables are ready, for
+        statements that only read.
 
+        It is in autocommit mode, unless ``statement_timeout`` is set: then it is in
+        one READ COMMITTED transaction (see :meth:`transaction`) that sets the timeout.
         Driver errors raised while it is held are translated into kode errors.
         """
+        async with self._held(namespace, component, self._set_timeout is not None) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(self, namespace: str, component: PgSchema) -> AsyncIterator[Connection]:
+        """A pooled connection in pipeline mode, in one transaction that commits on exit.
+
+        The transaction pins its own isolation level, READ COMMITTED, whatever the
+        server's ``default_transaction_isolation``, and sets ``statement_timeout`` with
+        ``SET LOCAL``, which ends with it: behind a pooler in transaction mode, a
+        per-connection ``SET`` would reach other clients. Statements queue until a
+        result is fetched or the block ends (one round trip for a block that fetches
+        nothing before its end). A serialization failure or deadlock raises
+        :class:`TransactionConflictError`.
+        """
+        async with self._held(namespace, component, True) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _held(
+        self, namespace: str, component: PgSchema, in_transaction: bool
+    ) -> AsyncIterator[Connection]:
         with map_exceptions(self._errors):
             pool = await self._ready_pool()
             await self._ready_schema(pool, namespace, component, self._options.auto_migrate)
             async with self._checkout(pool) as conn:
-                yield conn
+                if not in_transaction:
+                    yield conn
+                    return
+                async with conn.pipeline(), conn.transaction():
+                    if self._set_timeout is not None:
+                        await conn.execute(self._set_timeout)
+                    yield conn
 
     async def migrate(self, namespace: str, component: PgSchema) -> None:
         """Create or upgrade ``namespace``'s ``component`` tables now, even with
@@ -156,18 +194,18 @@ class PgBackend(Backend):
         # driver's reason, where the pool would retry until its timeout and then say
         # only "pool initialization incomplete".
         try:
-            probe = await psycopg.AsyncConnection.connect(options.url, **self._connect_kwargs())
+            probe = await psycopg.AsyncConnection.connect(self._conninfo, **self._connect_kwargs())
         except psycopg.OperationalError as exc:
             raise self._unavailable(exc) from exc
         await probe.close()
         pool: Pool = AsyncConnectionPool(
-            options.url,
+            self._conninfo,
             kwargs=self._connect_kwargs(),
             min_size=options.min_pool_size,
             max_size=options.max_pool_size,
             open=False,
             check=AsyncConnectionPool.check_connection,
-            configure=self._configure if options.statement_timeout else None,
+            configure=_configure,
             timeout=self._timeout,
             name=f"kode-pg {self._address}",
         )
@@ -190,16 +228,11 @@ class PgBackend(Backend):
         kwargs: dict[str, Any] = {
             "autocommit": True,
             "connect_timeout": max(2, math.ceil(self._timeout)),
+            "prepare_threshold": self._prepare_threshold,
         }
-        if "application_name" not in psycopg.conninfo.conninfo_to_dict(self._options.url):
+        if "application_name" not in psycopg.conninfo.conninfo_to_dict(self._conninfo):
             kwargs["application_name"] = "kode-pg"
         return kwargs
-
-    async def _configure(self, conn: Connection) -> None:
-        timeout_ms = int((self._options.statement_timeout or 0) * 1000)
-        await conn.execute(
-            sql.SQL("SET statement_timeout = {}").format(sql.Literal(max(timeout_ms, 1)))
-        )
 
     async def _ready_schema(
         self, pool: Pool, namespace: str, component: PgSchema, auto_migrate: bool
@@ -225,7 +258,23 @@ class PgBackend(Backend):
     def _driver_error(self, exc: BaseException) -> KodeError:
         if isinstance(exc, psycopg.OperationalError):
             state = exc.sqlstate
-            if state is None or state.startswith(_UNAVAILABLE_SQLSTATES):
+            if state is None or (
+                state.startswith(_UNAVAILABLE_SQLSTATES) and state != _PROTOCOL_VIOLATION
+            ):
                 return self._unavailable(exc)
-        detail = str(exc).strip() or type(exc).__name__
-        return BackendError("pg", redact(detail, self._secrets))
+        detail = redact(str(exc).strip() or type(exc).__name__, self._secrets)
+        if isinstance(exc, (errors.SerializationFailure, errors.DeadlockDetected)):
+            return TransactionConflictError("pg", detail)
+        return BackendError("pg", detail)
+
+
+async def _configure(conn: Connection) -> None:
+    # Client-side only (no round trip): every BEGIN psycopg sends then names the level.
+    await conn.set_isolation_level(IsolationLevel.READ_COMMITTED)
+
+
+def _set_local_timeout(seconds: float | None) -> sql.Composed | None:
+    if seconds is None:
+        return None
+    timeout_ms = max(int(seconds * 1000), 1)
+    return sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(timeout_ms))

@@ -1,4 +1,8 @@
-"""Shared fixtures: one real PostgreSQL server for the session, plugins loaded explicitly."""
+"""Shared fixtures: real PostgreSQL servers for the session, plugins loaded explicitly.
+
+Besides the plain server, two production shapes: the same server behind PgBouncer in
+transaction mode, and a server whose ``default_transaction_isolation`` is serializable.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from kode_core.testing import StoreFactory, TestServer, postgres_server
+from kode_core.testing import StoreFactory, TestServer, pgbouncer_server, postgres_server
 
 PLUGINS = ("kode_pg._plugin",)
 
@@ -49,3 +53,41 @@ def pg_url(pg_server: TestServer) -> str:
 def pg_factory(pg_url: str) -> StoreFactory:
     """The ``pg`` kind on the shared server, as the conformance kit opens it."""
     return StoreFactory("pg", {"url": pg_url}, PLUGINS)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_server: TestServer) -> Iterator[TestServer]:
+    """PgBouncer in transaction mode in front of ``pg_server``, with 4 server connections
+    per database, so that clients (kode's pools in every process) share them."""
+    with pgbouncer_server(pg_server, pool_mode="transaction", pool_size=4) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_url(pgbouncer: TestServer, pg_url: str) -> str:
+    """``pg_url``'s database through :func:`pgbouncer`."""
+    return pgbouncer.url.rsplit("/", 1)[0] + "/" + pg_url.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def pgbouncer_factory(pgbouncer_url: str) -> StoreFactory:
+    """The ``pg`` kind through PgBouncer, with kode's defaults (no prepared statements)
+    but a ``statement_timeout`` (too long to fire), so that every read runs in a
+    transaction that sets it: the path the plain server's kits do not take."""
+    return StoreFactory("pg", {"url": pgbouncer_url, "statement_timeout": 60}, PLUGINS)
+
+
+@pytest.fixture(scope="session")
+def serializable_pg() -> Iterator[TestServer]:
+    """A PostgreSQL server whose transactions are serializable unless they say otherwise."""
+    with postgres_server() as server:
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM SET default_transaction_isolation = 'serializable'")
+            conn.execute("SELECT pg_reload_conf()")
+        yield server
+
+
+@pytest.fixture
+def serializable_factory(serializable_pg: TestServer) -> StoreFactory:
+    """The ``pg`` kind on :func:`serializable_pg`."""
+    return StoreFactory("pg", {"url": serializable_pg.url}, PLUGINS)

@@ -12,6 +12,7 @@ from kode_core.testing import (
     EngineConformance,
     SessionStoreConformance,
     StoreFactory,
+    TestServer,
 )
 from kode_core.testing.agents import EngineDump
 
@@ -38,6 +39,53 @@ class TestPgAgentStore(AgentStoreConformance):
     @pytest.fixture
     def engine_dump(self, pg_url: str) -> EngineDump:
         return _pg_dump(pg_url)
+
+
+# -- production shapes: PgBouncer in transaction mode, a serializable server default ------
+
+
+class TestPgBouncerEngine(EngineConformance):
+    @pytest.fixture
+    def store_factory(self, pgbouncer_factory: StoreFactory) -> StoreFactory:
+        return pgbouncer_factory
+
+
+class TestPgBouncerSessionStore(SessionStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pgbouncer_factory: StoreFactory) -> StoreFactory:
+        return pgbouncer_factory
+
+
+class TestPgBouncerAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pgbouncer_factory: StoreFactory) -> StoreFactory:
+        return pgbouncer_factory
+
+    @pytest.fixture
+    def engine_dump(self, pg_url: str) -> EngineDump:
+        return _pg_dump(pg_url)  # the server behind PgBouncer, directly
+
+
+class TestSerializableServerEngine(EngineConformance):
+    @pytest.fixture
+    def store_factory(self, serializable_factory: StoreFactory) -> StoreFactory:
+        return serializable_factory
+
+
+class TestSerializableServerSessionStore(SessionStoreConformance):
+    @pytest.fixture
+    def store_factory(self, serializable_factory: StoreFactory) -> StoreFactory:
+        return serializable_factory
+
+
+class TestSerializableServerAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, serializable_factory: StoreFactory) -> StoreFactory:
+        return serializable_factory
+
+    @pytest.fixture
+    def engine_dump(self, serializable_pg: TestServer) -> EngineDump:
+        return _pg_dump(serializable_pg.url)
 
 
 def _pg_dump(url: str) -> EngineDump:

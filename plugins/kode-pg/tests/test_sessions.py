@@ -337,7 +337,7 @@ async def test_deleting_a_main_key_cascades_to_subkeys_and_their_entries(
     assert counts == [(1, 1)]
 
 
-async def test_statement_timeout_is_set_on_pooled_connections(pg_url: str) -> None:
+async def test_statement_timeout_is_set_in_each_of_kodes_transactions(pg_url: str) -> None:
     async with factory(pg_url, statement_timeout=0.25).open() as stores:
         store = stores.build({"kind": "pg", "options": {"namespace": unique_namespace()}})
         await store.count_entries(KEY)

@@ -27,6 +27,7 @@ from kode_core.agents import (
 from kode_core.backend import prefix_upper_bound
 
 from .._backend import Connection, PgBackend
+from .._conflicts import TransactionConflictError, retry_conflicts
 from .._options import PgOptions
 from .._schema import schema_name
 from .schema import AGENTS, DATA_TABLES
@@ -56,10 +57,14 @@ class PgAgentStore(ExtendedAgentStore):
     def _connection(self) -> AbstractAsyncContextManager[Connection]:
         return self._backend.connection(self.namespace, AGENTS)
 
+    def _transaction(self) -> AbstractAsyncContextManager[Connection]:
+        return self._backend.transaction(self.namespace, AGENTS)
+
     # -- messages and tool calls: atomic replace of what changed -----------------------
 
+    @retry_conflicts
     async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
-        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+        async with self._transaction() as conn:
             # Round trip 1: lock the agent's row, then read what is stored under the lock.
             await conn.execute(self._sql.touch, (agent_id,))
             cur = await conn.execute(self._sql.message_states, (agent_id,))
@@ -87,11 +92,13 @@ class PgAgentStore(ExtendedAgentStore):
                 )
         return plan.write_count
 
+    @retry_conflicts
     async def _load_messages(self, agent_id: str) -> builtins.list[str]:
         return await self._column(self._sql.load_messages, (agent_id,))
 
+    @retry_conflicts
     async def _replace_tool_calls(self, agent_id: str, rows: Sequence[ToolCallRow]) -> int:
-        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+        async with self._transaction() as conn:
             await conn.execute(self._sql.touch, (agent_id,))
             cur = await conn.execute(self._sql.tool_call_states, (agent_id,))
             existing = {
@@ -123,19 +130,22 @@ class PgAgentStore(ExtendedAgentStore):
                 )
         return plan.write_count
 
+    @retry_conflicts
     async def _load_tool_calls(self, agent_id: str) -> builtins.list[str]:
         return await self._column(self._sql.load_tool_calls, (agent_id,))
 
     # -- documents -----------------------------------------------------------------
 
+    @retry_conflicts
     async def _put_doc(self, agent_id: str, family: DocFamily, doc: Doc) -> None:
         params = (agent_id, family.value, doc.key, doc.sort_ms, doc.body, key_digest(doc.key))
-        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+        async with self._transaction() as conn:
             await conn.execute(self._sql.touch, (agent_id,))
             await conn.execute(self._sql.put_doc, params)
 
+    @retry_conflicts
     async def _replace_docs(self, agent_id: str, family: DocFamily, docs: Sequence[Doc]) -> None:
-        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+        async with self._transaction() as conn:
             await conn.execute(self._sql.touch, (agent_id,))
             await conn.execute(self._sql.clear_docs, (agent_id, family.value))
             if docs:
@@ -151,17 +161,20 @@ class PgAgentStore(ExtendedAgentStore):
                     ),
                 )
 
+    @retry_conflicts
     async def _get_doc(self, agent_id: str, family: DocFamily, key: str) -> str | None:
         params = (agent_id, family.value, key_digest(key))
         return _text(await self._value(self._sql.get_doc, params))
 
+    @retry_conflicts
     async def _list_docs(self, agent_id: str, family: DocFamily) -> builtins.list[str]:
         return await self._column(self._sql.list_docs, (agent_id, family.value))
 
     # -- events --------------------------------------------------------------------
 
+    @retry_conflicts
     async def _append_event(self, agent_id: str, seq: int, channel: str, body: str) -> None:
-        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+        async with self._transaction() as conn:
             await conn.execute(self._sql.touch, (agent_id,))
             cur = await conn.execute(self._sql.insert_event, (agent_id, seq, channel, body))
             if await cur.fetchone() is not None:
@@ -172,6 +185,7 @@ class PgAgentStore(ExtendedAgentStore):
             if stored is not None and stored[0] != body:
                 raise event_conflict(agent_id, seq)
 
+    @retry_conflicts
     async def _read_events(
         self, agent_id: str, after: int, channel: str | None, limit: int
     ) -> builtins.list[tuple[int, str]]:
@@ -185,24 +199,29 @@ class PgAgentStore(ExtendedAgentStore):
 
     # -- info and lifecycle ----------------------------------------------------------
 
+    @retry_conflicts
     async def _save_info(self, row: InfoRow) -> None:
         params = (row.agent_id, row.template_id, row.created_ms, row.message_count, row.body)
-        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+        async with self._transaction() as conn:
             await conn.execute(self._sql.touch, (row.agent_id,))
             await conn.execute(self._sql.save_info, params)
 
+    @retry_conflicts
     async def _load_info(self, agent_id: str) -> str | None:
         return _text(await self._value(self._sql.load_info, (agent_id,)))
 
+    @retry_conflicts
     async def _exists(self, agent_id: str) -> bool:
         return bool(await self._value(self._sql.exists, (agent_id,)))
 
+    @retry_conflicts
     async def _delete_agent(self, agent_id: str) -> None:
         # One transaction; the lease row in agent_locks stays, with its fencing counter.
-        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+        async with self._transaction() as conn:
             for statement in self._sql.delete_agent:
                 await conn.execute(statement, (agent_id,))
 
+    @retry_conflicts
     async def _list_agents(self, prefix: str | None) -> builtins.list[str]:
         if prefix is None:
             return await self._column(self._sql.list_agents, ())
@@ -213,10 +232,12 @@ class PgAgentStore(ExtendedAgentStore):
 
     # -- queries and statistics --------------------------------------------------------
 
+    @retry_conflicts
     async def _query_sessions(self, query: SessionQuery) -> builtins.list[str]:
         statement, params = session_query(self._sql.schema, query)
         return await self._column(statement, params)
 
+    @retry_conflicts
     async def _query_messages(
         self, query: MessageQuery
     ) -> builtins.list[tuple[str, int, str, int]]:
@@ -226,12 +247,14 @@ class PgAgentStore(ExtendedAgentStore):
             rows = await cur.fetchall()
         return [(agent, int(pos), body, int(created)) for agent, pos, body, created in rows]
 
+    @retry_conflicts
     async def _query_tool_calls(self, query: ToolCallQuery) -> builtins.list[tuple[str, str]]:
         statement, params = tool_call_query(self._sql.schema, query)
         async with self._connection() as conn:
             cur = await conn.execute(statement, params)
             return [(agent_id, body) for agent_id, body in await cur.fetchall()]
 
+    @retry_conflicts
     async def _stats(self, agent_id: str) -> AgentStats:
         async with self._connection() as conn:
             cur = await conn.execute(self._sql.stats, {"a": agent_id})
@@ -252,6 +275,7 @@ class PgAgentStore(ExtendedAgentStore):
     async def _ping(self) -> None:
         await self._backend.ping()
 
+    @retry_conflicts
     async def _storage_bytes(self) -> int | None:
         # Heap, indexes and TOAST of this namespace's agent data tables, from the catalog.
         async with self._connection() as conn:
@@ -265,25 +289,33 @@ class PgAgentStore(ExtendedAgentStore):
         return int(row[0]) if row else None
 
     async def _lock_try_acquire(self, agent_id: str, owner: str, lease_ms: int) -> int | None:
-        token = await self._value(
-            self._sql.lock_acquire, {"a": agent_id, "o": owner, "ms": lease_ms}
-        )
-        return None if token is None else int(token)
+        try:
+            async with self._transaction() as conn:
+                cur = await conn.execute(
+                    self._sql.lock_acquire, {"a": agent_id, "o": owner, "ms": lease_ms}
+                )
+            row = await cur.fetchone()
+        except TransactionConflictError:
+            return None  # lost a race to another acquirer: not acquired yet
+        return None if row is None else int(row[0])
 
+    @retry_conflicts
     async def _lock_renew(self, agent_id: str, owner: str, lease_ms: int) -> bool:
-        async with self._connection() as conn:
+        async with self._transaction() as conn:
             cur = await conn.execute(
                 self._sql.lock_renew, {"a": agent_id, "o": owner, "ms": lease_ms}
             )
-            return cur.rowcount == 1
+        return cur.rowcount == 1
 
+    @retry_conflicts
     async def _lock_release(self, agent_id: str, owner: str) -> None:
-        async with self._connection() as conn:
+        async with self._transaction() as conn:
             await conn.execute(self._sql.lock_release, {"a": agent_id, "o": owner})
 
+    @retry_conflicts
     async def _fork(self, source: str, targets: Sequence[InfoRow]) -> None:
         ids = [target.agent_id for target in targets]
-        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+        async with self._transaction() as conn:
             await conn.execute(self._sql.hold_source, (source,))
             await conn.execute(self._sql.touch_many, (ids,))
             for statement in self._sql.fork_copies:

@@ -19,6 +19,7 @@ from kode_core.sessions import (
 )
 
 from .._backend import Connection, PgBackend
+from .._conflicts import retry_conflicts
 from .._options import PgOptions
 from .schema import SESSIONS
 from .sql import key_params, session_statements
@@ -46,11 +47,15 @@ class PgSessionStore(SessionStore):
     def _connection(self) -> AbstractAsyncContextManager[Connection]:
         return self._backend.connection(self.namespace, SESSIONS)
 
+    def _transaction(self) -> AbstractAsyncContextManager[Connection]:
+        return self._backend.transaction(self.namespace, SESSIONS)
+
+    @retry_conflicts
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
         params = key_params(key)
         uuids = [item.uuid for item in batch]
         texts = [item.text for item in batch]
-        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+        async with self._transaction() as conn:
             # Round trip 1: lock (or create) the key row, then insert the entries whose
             # uuid is not stored yet. The insert runs once the lock is granted, so its
             # positions follow every entry committed by earlier holders of the lock.
@@ -74,23 +79,27 @@ class PgSessionStore(SessionStore):
                 (positions[-1], len(fresh), mtime, summary_mtime, summary, key_id),
             )
 
+    @retry_conflicts
     async def _read(self, key: SessionKey, after: int, limit: int) -> list[tuple[int, str]]:
         async with self._connection() as conn:
             cur = await conn.execute(self._sql.read, (*key_params(key), after, limit))
             return [(position, body) for position, body in await cur.fetchall()]
 
+    @retry_conflicts
     async def _read_tail(self, key: SessionKey, count: int) -> list[tuple[int, str]]:
         async with self._connection() as conn:
             cur = await conn.execute(self._sql.read_tail, (*key_params(key), count))
             rows = await cur.fetchall()
         return [(position, body) for position, body in reversed(rows)]
 
+    @retry_conflicts
     async def _count(self, key: SessionKey) -> int:
         async with self._connection() as conn:
             cur = await conn.execute(self._sql.count, key_params(key))
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
+    @retry_conflicts
     async def _sessions(
         self, project_key: str, after: str | None, limit: int | None
     ) -> list[SessionListing]:
@@ -100,26 +109,30 @@ class PgSessionStore(SessionStore):
             rows = await cur.fetchall()
         return [SessionListing(session_id, mtime) for session_id, mtime in rows]
 
+    @retry_conflicts
     async def _projects(self, after: str | None, limit: int) -> list[str]:
         # Project keys are never empty, so '' is "from the start".
         async with self._connection() as conn:
             cur = await conn.execute(self._sql.projects, (after or "", limit))
             return [project_key for (project_key,) in await cur.fetchall()]
 
+    @retry_conflicts
     async def _summaries(self, project_key: str) -> list[SessionSummary]:
         async with self._connection() as conn:
             cur = await conn.execute(self._sql.summaries, (project_key,))
             rows = await cur.fetchall()
         return [SessionSummary(sid, mtime, json.loads(data)) for sid, mtime, data in rows]
 
+    @retry_conflicts
     async def _delete(self, key: SessionKey) -> None:
         # Entries go with their key rows (ON DELETE CASCADE), in one statement.
-        async with self._connection() as conn:
+        async with self._transaction() as conn:
             if key.is_main:
                 await conn.execute(self._sql.delete_session, (key.project_key, key.session_id))
             else:
                 await conn.execute(self._sql.delete_subkey, key_params(key))
 
+    @retry_conflicts
     async def _subkeys(self, key: SessionKey) -> list[str]:
         async with self._connection() as conn:
             cur = await conn.execute(self._sql.subkeys, (key.project_key, key.session_id))
