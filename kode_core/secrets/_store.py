@@ -213,7 +213,7 @@ class SecretStore(Store):
         Empty unless ``audit`` is on; the trail is append-only through this API.
         """
         name = None if key is None else check_secret_name(key)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not limit >= 0:
             raise InvalidRecordError("limit", "must be a non-negative int")
         if limit == 0:
             return []
@@ -221,7 +221,9 @@ class SecretStore(Store):
 
     # -- shared steps ------------------------------------------------------------------
 
-    def _draft(self, name: str, action: AuditAction, at: int, actor: str | None) -> AuditDraft | None:
+    def _draft(
+        self, name: str, action: AuditAction, at: int, actor: str | None
+    ) -> AuditDraft | None:
         return AuditDraft(name, action, at, actor) if self._settings.audit else None
 
     async def _audit_reads(self, names: list[str], actor: str | None) -> None:

@@ -15,6 +15,7 @@ from .agents import (
     BaseAgentStoreConformance,
     QueryableAgentStoreConformance,
 )
+from .secrets import MemoryRawSecretRows, RawSecretRows, SecretStoreConformance
 from .servers import TestServer, mongo_server, postgres_server, redis_server
 from .sessions import SessionStoreConformance
 
@@ -22,8 +23,11 @@ __all__ = [
     "AgentStoreConformance",
     "BaseAgentStoreConformance",
     "EngineConformance",
+    "MemoryRawSecretRows",
     "PackageConformance",
     "QueryableAgentStoreConformance",
+    "RawSecretRows",
+    "SecretStoreConformance",
     "SessionStoreConformance",
     "StoreFactory",
     "TestServer",
