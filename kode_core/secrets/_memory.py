@@ -81,13 +81,13 @@ class MemorySecretStore(SecretStore):
         return True
 
     async def _count_stale(self, version: int) -> int:
-        return sum(row.key_version != version for row in self._data.rows.values())
+        return sum(row.key_version < version for row in self._data.rows.values())
 
     async def _stale(self, version: int, after: str | None, limit: int) -> list[SecretRow]:
         names = sorted(
             name
             for name, row in self._data.rows.items()
-            if row.key_version != version and (after is None or name > after)
+            if row.key_version < version and (after is None or name > after)
         )
         return [self._data.rows[name] for name in names[:limit]]
 

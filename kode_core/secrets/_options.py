@@ -49,21 +49,28 @@ def _check_previous(_inst: object, attribute: attrs.Attribute[Any], value: objec
 class SecretOptions(FamilyOptions):
     """Settings of every secret store, whatever the engine; all server-only.
 
-    ``key`` is the current key-encryption key material: a passphrase (``str``, stretched
-    with PBKDF2-HMAC-SHA256) or a raw 32-byte key (``bytes``, through HKDF); its version
-    is ``key_version``. ``previous_keys`` maps each older version still stored to its
-    key, so :meth:`~kode_core.SecretStore.rotate` can re-wrap rows of any age. A wire
-    descriptor naming any of them is refused (:class:`~kode_core.ServerOnlyOptionError`),
-    and reprs show ``'***'``. ``audit`` records writes, deletes and rotations;
-    ``audit_reads`` reads too. ``max_value_bytes`` caps a value's JSON.
+        ``key`` is the current key-encryption key material: a passphrase (``str``, stretched
+        with PBKDF2-HMAC-SHA256) or a raw 32-byte key (``bytes``, through HKDF); its version
+        is ``key_version``. ``previous_keys`` maps each older version still stored to its
+        key (a newer version may be listed too, so instances not yet upgraded can read rows
+    that upgraded ones wrote); :meth:`~kode_core.SecretStore.rotate` re-wraps rows of every
+    older version listed. A wire
+        descriptor naming any of them is refused (:class:`~kode_core.ServerOnlyOptionError`),
+        and reprs show ``'***'``. ``audit`` records writes, deletes and rotations;
+        ``audit_reads`` reads too. ``max_value_bytes`` caps a value's JSON.
     """
 
-    key: KeyMaterial | None = server_only(default=None, validator=_check_key, secret=True)
+    key: KeyMaterial | None = server_only(
+        default=None, validator=_check_key, secret=True, example=b"example-key-of-32-bytes-long...."
+    )
     key_version: int = server_only(
         default=1, validator=check(is_positive_int, "must be a positive int")
     )
     previous_keys: Mapping[int, KeyMaterial] = server_only(
-        default=attrs.Factory(dict), validator=_check_previous, secret=True
+        default=attrs.Factory(dict),
+        validator=_check_previous,
+        secret=True,
+        example={2: "an example passphrase"},
     )
     audit: bool = server_only(default=False, validator=check(is_bool, "must be a bool"))
     audit_reads: bool = server_only(default=False, validator=check(is_bool, "must be a bool"))
@@ -72,11 +79,8 @@ class SecretOptions(FamilyOptions):
     )
 
     def __attrs_post_init__(self) -> None:
-        newer = [v for v in self.previous_keys if v >= self.key_version]
-        if newer:
-            raise OptionValueError(
-                "previous_keys", f"versions {sorted(newer)} are not older than key_version"
-            )
+        if self.key_version in self.previous_keys:
+            raise OptionValueError("previous_keys", "holds key_version itself: set it as key")
 
     def key_for(self, version: int) -> KeyMaterial | None:
         """The key material of ``version``, or None when it is not configured."""

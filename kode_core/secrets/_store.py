@@ -315,11 +315,11 @@ class SecretStore(Store):
 
     @abc.abstractmethod
     async def _count_stale(self, version: int) -> int:
-        """How many rows have a key version other than ``version``."""
+        """How many rows have a key version older than (less than) ``version``."""
 
     @abc.abstractmethod
     async def _stale(self, version: int, after: str | None, limit: int) -> list[SecretRow]:
-        """Up to ``limit`` rows whose key version is not ``version``, named after
+        """Up to ``limit`` rows whose key version is older than ``version``, named after
         ``after``, in code point order of their names."""
 
     @abc.abstractmethod

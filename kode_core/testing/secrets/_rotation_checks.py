@@ -111,6 +111,27 @@ class RotationChecks:
         full = open_secrets(**V3).build(store_factory.descriptor(namespace))
         assert await full.rotate() == ROWS // 2  # a key found later still rotates them
 
+    async def test_rows_of_a_newer_version_are_read_but_never_rotated_back(
+        self,
+        open_secrets: Any,
+        store_factory: StoreFactory,
+        namespace: str,
+        raw_secret_rows: RawSecretRows,
+    ) -> None:
+        # An instance not upgraded yet (v1) meets a row an upgraded one (v2) wrote.
+        upgraded = open_secrets(**settings(K2, 2, {1: K1})).build(
+            store_factory.descriptor(namespace)
+        )
+        await upgraded.set_secret("fresh", "written at v2")
+        lagging = open_secrets(**settings(K1, 1, {2: K2})).build(
+            store_factory.descriptor(namespace)
+        )
+        assert (await lagging.get_secret("fresh")).reveal() == "written at v2"
+        assert await lagging.rotate() == 0
+        row = await raw_secret_rows.read(lagging, "fresh")
+        assert row is not None
+        assert row.key_version == 2
+
     async def test_an_unreadable_row_is_reported_and_left_alone(
         self,
         open_secrets: Any,
