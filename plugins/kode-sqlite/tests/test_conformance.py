@@ -7,9 +7,11 @@ import pytest
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
+    SecretStoreConformance,
     SessionStoreConformance,
     StoreFactory,
 )
+from kode_sqlite._secrets.raw import SqliteRawSecretRows
 
 
 class TestSqliteEngine(EngineConformance):
@@ -30,3 +32,13 @@ class TestSqliteAgentStore(AgentStoreConformance):
     @pytest.fixture
     def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
         return sqlite_factory
+
+
+class TestSqliteSecretStore(SecretStoreConformance):
+    @pytest.fixture
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory
+
+    @pytest.fixture
+    def raw_secret_rows(self) -> SqliteRawSecretRows:
+        return SqliteRawSecretRows()
