@@ -7,9 +7,11 @@ import pytest
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
+    SecretStoreConformance,
     SessionStoreConformance,
     StoreFactory,
 )
+from kode_pg._secrets.raw import PgRawSecretRows
 
 
 class TestPgEngine(EngineConformance):
@@ -30,3 +32,13 @@ class TestPgAgentStore(AgentStoreConformance):
     @pytest.fixture
     def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
         return pg_factory
+
+
+class TestPgSecretStore(SecretStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory
+
+    @pytest.fixture
+    def raw_secret_rows(self) -> PgRawSecretRows:
+        return PgRawSecretRows()
