@@ -265,6 +265,8 @@ class SecretStore(Store):
         self, row: SecretRow, kek: bytes, actor: str | None, progress: RotationProgress
     ) -> RotationProgress:
         progress = attrs.evolve(progress, checked=progress.checked + 1)
+        if row.key_version >= self.key_version:
+            return progress  # a rival instance re-wrapped it since the page was read
         where = (row.name, row.key_version)
         if self._settings.key_for(row.key_version) is None:
             _log.warning("secret %r: key version %d is not configured", *where)

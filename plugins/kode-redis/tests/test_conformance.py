@@ -7,9 +7,11 @@ import pytest
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
+    SecretStoreConformance,
     SessionStoreConformance,
     StoreFactory,
 )
+from kode_redis._secrets.raw import RedisRawSecretRows
 
 
 class TestRedisEngine(EngineConformance):
@@ -30,3 +32,13 @@ class TestRedisAgentStore(AgentStoreConformance):
     @pytest.fixture
     def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
         return redis_factory
+
+
+class TestRedisSecretStore(SecretStoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory
+
+    @pytest.fixture
+    def raw_secret_rows(self) -> RedisRawSecretRows:
+        return RedisRawSecretRows()
