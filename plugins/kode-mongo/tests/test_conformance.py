@@ -7,9 +7,11 @@ import pytest
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
+    SecretStoreConformance,
     SessionStoreConformance,
     StoreFactory,
 )
+from kode_mongo._secrets.raw import MongoRawSecretRows
 
 
 class TestMongoEngine(EngineConformance):
@@ -30,3 +32,13 @@ class TestMongoAgentStore(AgentStoreConformance):
     @pytest.fixture
     def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
         return mongo_factory
+
+
+class TestMongoSecretStore(SecretStoreConformance):
+    @pytest.fixture
+    def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
+        return mongo_factory
+
+    @pytest.fixture
+    def raw_secret_rows(self) -> MongoRawSecretRows:
+        return MongoRawSecretRows()
