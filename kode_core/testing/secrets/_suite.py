@@ -21,6 +21,7 @@ Capabilities are declared as class attributes, never guessed from the kind.
 
 from __future__ import annotations
 
+import base64
 import logging
 import pickle
 from collections.abc import AsyncIterator, Callable
@@ -286,8 +287,13 @@ class SecretStoreConformance(TamperChecks, RotationChecks, ConformanceSuite):
         assert b"raw" in dump
         assert b"word" in dump
         keks = [derive_kek(K1, raw_store._salts[1]), derive_kek(PASSPHRASE, word_store._salts[2])]
+        # Engines that store text hold bytes as base64: look for those forms too.
+        encoded = [
+            form for raw in (*keks, K1) for form in (base64.b64encode(raw), raw.hex().encode())
+        ]
         for needle in (
             *keks,
+            *encoded,
             VALUES["text"].encode(),
             VALUES["object"]["token"].encode(),
             K1,
