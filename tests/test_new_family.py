@@ -81,6 +81,7 @@ def test_a_family_from_another_distribution_joins_the_sqlite_kind(tmp_path: Path
     assert {row["kind"]: row["services"] for row in listed}["sqlite"] == [
         "agents",
         "notes",
+        "secrets",
         "sessions",
     ]
     (tmp_path / "use.py").write_text(USE)

@@ -11,6 +11,7 @@ import pytest
 
 from kode_core import secret_stores
 from kode_core._cli import main
+from kode_core.testing import run_readme_example
 
 from .conftest import registry
 
@@ -118,3 +119,11 @@ async def test_a_wrong_key_never_prints_a_value(
 async def _run(argv: list[str]) -> int:
     """``main(argv)`` off the event loop: the command runs its own."""
     return await anyio.to_thread.run_sync(main, argv)
+
+
+def test_the_readme_key_handling_example_runs(tmp_path: Path) -> None:
+    readme = Path(__file__).parents[2] / "README.md"
+    out = run_readme_example(readme, cwd=tmp_path, heading="## Secrets").splitlines()
+    assert out[0] == "<SecretValue ***> sk-example"
+    assert out[-2:] == ["re-wrapped 1", "sk-example"]
+    assert b"sk-example" not in (tmp_path / "secrets.db").read_bytes()
