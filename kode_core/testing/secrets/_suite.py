@@ -27,6 +27,7 @@ import pickle
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
 import attrs
 import pytest
 
@@ -182,6 +183,28 @@ class SecretStoreConformance(TamperChecks, RotationChecks, ConformanceSuite):
         await writer.set_secret("p", "by passphrase")
         reader = open_secrets(**settings(PASSPHRASE)).build(store_factory.descriptor(namespace))
         assert (await reader.get_secret("p")).reveal() == "by passphrase"
+
+    async def test_concurrent_writers_leave_one_whole_value_and_one_audit_entry_each(
+        self, open_secrets: OpenSecrets, store_factory: StoreFactory, namespace: str
+    ) -> None:
+        writers = [
+            open_secrets(**settings()).build(store_factory.descriptor(namespace)) for _ in range(4)
+        ]
+
+        async def write(n: int) -> None:
+            store = writers[n % len(writers)]
+            await store.set_secret("contested", {"writer": n, "pad": "x" * 100})
+            await store.set_secret(f"own-{n}", n)
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as group:
+                for n in range(12):
+                    group.start_soon(write, n)
+        reader = writers[0]
+        assert (await reader.get_secret("contested")).reveal()["writer"] in range(12)
+        owns = await reader.get_secrets([f"own-{n}" for n in range(12)])
+        assert {k: v.reveal() for k, v in owns.items()} == {f"own-{n}": n for n in range(12)}
+        assert len(await reader.audit_log("contested", limit=100)) == 12
 
     # -- input refused before any write ---------------------------------------------------
 
