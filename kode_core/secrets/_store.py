@@ -210,7 +210,8 @@ class SecretStore(Store):
     async def audit_log(self, key: str | None = None, *, limit: int = 100) -> list[AuditEntry]:
         """The newest ``limit`` audit entries (of ``key`` if given), newest first.
 
-        Empty unless ``audit`` is on; the trail is append-only through this API.
+        Only stores with ``audit`` on record entries (reads need ``audit_reads`` too);
+        the trail is append-only through this API.
         """
         name = None if key is None else check_secret_name(key)
         if isinstance(limit, bool) or not isinstance(limit, int) or not limit >= 0:
