@@ -54,10 +54,12 @@ from .agents import (
     create_store_from_env,
 )
 from .hookspecs import hookimpl
+from .secrets import SECRETS, SecretStore, SecretValue, secret_stores
 from .sessions import SESSIONS, SessionStore, session_stores, store_from_env
 
 __all__ = [
     "AGENTS",
+    "SECRETS",
     "SESSIONS",
     "AgentStore",
     "BackendError",
@@ -85,6 +87,8 @@ __all__ = [
     "QueryableAgentStore",
     "Registry",
     "SchemaVersionError",
+    "SecretStore",
+    "SecretValue",
     "ServerOnlyOptionError",
     "SessionStore",
     "Store",
@@ -102,6 +106,7 @@ __all__ = [
     "load_registry",
     "now_ms",
     "parse_store",
+    "secret_stores",
     "session_stores",
     "store_config_from_env",
     "store_from_env",

@@ -165,8 +165,9 @@ class LockTimeoutError(_ContextError, TimeoutError):
     """A lock could not be acquired in time; ``context`` names it (``agent_id=``...)."""
 
 
-class DecryptionError(KodeError):
-    """A secret could not be decrypted with the keys at hand."""
+class DecryptionError(_ContextError):
+    """A secret could not be decrypted with the keys at hand; ``context`` names the
+    secret (``secret_key=``) and the key version (``key_version=``), never a value."""
 
 
 class BackendError(KodeError):

@@ -29,6 +29,7 @@ from ._errors import (
 )
 
 WIRE_SAFE = "kode.wire_safe"
+EXAMPLE = "kode.example"
 _T = TypeVar("_T")
 _NAMESPACE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
@@ -51,13 +52,26 @@ def wire_safe(*, default: Any, validator: Validator | None = None) -> Any:
     return attrs.field(default=default, validator=validator, metadata={WIRE_SAFE: True})
 
 
-def server_only(*, default: Any, validator: Validator | None = None, secret: bool = False) -> Any:
-    """A field only the server's defaults may set; ``secret`` keeps it out of reprs."""
+def server_only(
+    *,
+    default: Any,
+    validator: Validator | None = None,
+    secret: bool = False,
+    example: Any = attrs.NOTHING,
+) -> Any:
+    """A field only the server's defaults may set; ``secret`` keeps it out of reprs.
+
+    ``example`` is a valid value other than the default, for the conformance kit
+    (needed when neither ``default + 1`` nor a callable is one).
+    """
+    metadata: dict[str, Any] = {WIRE_SAFE: False}
+    if example is not attrs.NOTHING:
+        metadata[EXAMPLE] = example
     return attrs.field(
         default=default,
         validator=validator,
         repr=_redact if secret else True,
-        metadata={WIRE_SAFE: False},
+        metadata=metadata,
     )
 
 

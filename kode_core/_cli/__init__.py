@@ -25,7 +25,7 @@ from .._errors import KodeError, UnknownKindError
 from .._registry import missing_kind_hint
 from .._version import __version__
 from . import _demo as _demo
-from . import _sessions, _status, _transfer
+from . import _secrets, _sessions, _status, _transfer
 from ._common import HelpFormatter, shorten
 
 #: Longest error line printed; the rest is cut (a message may quote a 10,000-character id).
@@ -87,4 +87,5 @@ def _parser() -> argparse.ArgumentParser:
     _sessions.add_commands(commands)
     _transfer.add_commands(commands)
     _demo.add_commands(commands)
+    _secrets.add_commands(commands)
     return parser

@@ -24,6 +24,7 @@ from .agents import (
     BaseAgentStoreConformance,
     QueryableAgentStoreConformance,
 )
+from .secrets import MemoryRawSecretRows, RawSecretRows, SecretStoreConformance
 from .servers import TestServer, mongo_server, postgres_server, redis_server
 from .sessions import SessionStoreConformance
 
@@ -31,9 +32,12 @@ __all__ = [
     "AgentStoreConformance",
     "BaseAgentStoreConformance",
     "EngineConformance",
+    "MemoryRawSecretRows",
     "PackageConformance",
     "QueryableAgentStoreConformance",
+    "RawSecretRows",
     "ReadmeBlock",
+    "SecretStoreConformance",
     "SessionStoreConformance",
     "StoreFactory",
     "TestServer",

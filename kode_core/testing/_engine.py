@@ -20,7 +20,7 @@ import pytest
 
 from .._builders import BackendPool
 from .._errors import ConfigurationError, KodeError, ServerOnlyOptionError
-from .._options import WIRE_SAFE, make_options
+from .._options import EXAMPLE, WIRE_SAFE, make_options
 from ._factory import StoreFactory, unique_namespace
 from ._suite_base import ConformanceSuite
 
@@ -38,6 +38,17 @@ def _server_only_fields(cls: type) -> dict[str, Any]:
         for field in attrs.fields(cls)
         if not field.metadata[WIRE_SAFE] and field.default is not attrs.NOTHING
     }
+
+
+def _another_value(cls: type, name: str, value: object) -> object:
+    """A valid value of the field other than its default: its declared example, else a
+    guess (the flipped bool, the next int, a callable)."""
+    example = attrs.fields_dict(cls)[name].metadata.get(EXAMPLE, attrs.NOTHING)
+    if example is not attrs.NOTHING:
+        return example
+    if isinstance(value, bool):
+        return not value
+    return value + 1 if isinstance(value, int) else (lambda *a: None)
 
 
 class EngineConformance(ConformanceSuite):
@@ -103,8 +114,9 @@ class EngineConformance(ConformanceSuite):
         info = registry.get(store_factory.kind)
         engine = make_options(store_factory.kind, info.options, {})
         for family in sorted(info.services):
-            for field, value in _server_only_fields(registry.family(family).options).items():
-                other = value + 1 if isinstance(value, int) else (lambda *a: None)
+            family_options = registry.family(family).options
+            for field, value in _server_only_fields(family_options).items():
+                other = _another_value(family_options, field, value)
                 pool = _pool(store_factory, **{field: other})
                 options, settings = pool.options_for(store_factory.kind, {}, family)
                 assert getattr(settings, field) == other

@@ -168,11 +168,6 @@ async def _call(store: ExtendedAgentStore, method: str, arguments: dict[str, Any
 class ArgumentChecks:
     """Bad values for every argument of every method: a KodeError, the engine untouched."""
 
-    @pytest.fixture
-    def engine_dump(self) -> EngineDump:
-        """What the engine holds, for before/after comparisons; every backend provides it."""
-        raise NotImplementedError("backends provide the engine_dump fixture (see EngineDump)")
-
     def test_the_table_covers_every_argument(self) -> None:
         assert _public_parameters() == set(ARGUMENTS)
 

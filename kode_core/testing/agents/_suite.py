@@ -31,7 +31,7 @@ from .._factory import StoreFactory, unique_namespace
 from .._suite_base import ConformanceSuite
 from ..sessions._suite import nested
 from . import samples as sample
-from ._argument_checks import ArgumentChecks
+from ._argument_checks import ArgumentChecks, EngineDump
 from ._extended_checks import ExtendedChecks
 from ._query_checks import QueryChecks
 from .samples import AGENT, SPECIAL_IDS, everything, fill
@@ -51,6 +51,12 @@ class BaseAgentStoreConformance(ConformanceSuite):
     @pytest.fixture
     def namespace(self) -> str:
         return unique_namespace("a")
+
+    @pytest.fixture
+    def engine_dump(self) -> EngineDump:
+        """What the engine holds for the store's namespace (rows, documents, keys), for
+        before/after comparisons of refused calls; every backend provides it."""
+        raise NotImplementedError("backends provide the engine_dump fixture (see EngineDump)")
 
     @pytest.fixture
     def store(
@@ -290,14 +296,20 @@ class BaseAgentStoreConformance(ConformanceSuite):
         ],
     )
     async def test_bad_messages_are_refused_before_any_write(
-        self, store: ExtendedAgentStore, case: str, messages: Any, field: str
+        self,
+        store: ExtendedAgentStore,
+        engine_dump: EngineDump,
+        case: str,
+        messages: Any,
+        field: str,
     ) -> None:
         await fill(store, AGENT)
-        before = await everything(store, AGENT)
+        before, raw = await everything(store, AGENT), await engine_dump(store)
         with pytest.raises(InvalidRecordError) as raised:
             await store.save_messages(AGENT, messages)
         assert field in str(raised.value), case
         assert await everything(store, AGENT) == before
+        assert await engine_dump(store) == raw
 
     @pytest.mark.parametrize(
         ("case", "call"),
@@ -353,15 +365,16 @@ class BaseAgentStoreConformance(ConformanceSuite):
         ],
     )
     async def test_bad_records_are_refused_before_any_write(
-        self, store: ExtendedAgentStore, case: str, call: Any
+        self, store: ExtendedAgentStore, engine_dump: EngineDump, case: str, call: Any
     ) -> None:
         await fill(store, AGENT)
-        before = await everything(store, AGENT)
+        before, raw = await everything(store, AGENT), await engine_dump(store)
         agents_before = await store.list_agents()
         with pytest.raises(InvalidRecordError):
             await call(store)
         assert await everything(store, AGENT) == before, case
         assert await store.list_agents() == agents_before
+        assert await engine_dump(store) == raw
 
     async def test_bad_read_arguments_are_refused(self, store: ExtendedAgentStore) -> None:
         with pytest.raises(InvalidRecordError, match="channel"):

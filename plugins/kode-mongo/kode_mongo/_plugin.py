@@ -14,6 +14,7 @@ from kode_core.backend import Registry, env_reader, hookimpl
 from ._agents.store import MongoAgentStore
 from ._backend import MongoBackend
 from ._options import MongoOptions
+from ._secrets.store import MongoSecretStore
 from ._sessions.store import MongoSessionStore
 
 
@@ -24,7 +25,11 @@ def kode_register_backends(registry: Registry) -> None:
         "mongo",
         options=MongoOptions,
         factory=MongoBackend,
-        stores={"sessions": MongoSessionStore, "agents": MongoAgentStore},
+        stores={
+            "sessions": MongoSessionStore,
+            "agents": MongoAgentStore,
+            "secrets": MongoSecretStore,
+        },
         aliases=("mongodb",),
         url_schemes=("mongodb", "mongodb+srv"),
         url_options=_url_options,

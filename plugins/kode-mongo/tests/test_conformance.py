@@ -12,11 +12,13 @@ from kode_core.agents import ExtendedAgentStore
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
+    SecretStoreConformance,
     SessionStoreConformance,
     StoreFactory,
     TestServer,
 )
 from kode_core.testing.agents import EngineDump
+from kode_mongo._secrets.raw import MongoRawSecretRows
 
 
 class TestMongoEngine(EngineConformance):
@@ -41,6 +43,16 @@ class TestMongoAgentStore(AgentStoreConformance):
     @pytest.fixture
     def engine_dump(self, mongo: TestServer) -> EngineDump:
         return _mongo_dump(mongo.url)
+
+
+class TestMongoSecretStore(SecretStoreConformance):
+    @pytest.fixture
+    def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
+        return mongo_factory
+
+    @pytest.fixture
+    def raw_secret_rows(self) -> MongoRawSecretRows:
+        return MongoRawSecretRows()
 
 
 def _mongo_dump(url: str) -> EngineDump:

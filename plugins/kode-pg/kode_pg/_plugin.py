@@ -16,6 +16,7 @@ from kode_core.backend import Registry, hookimpl, server_url_options
 from ._agents.store import PgAgentStore
 from ._backend import PgBackend
 from ._options import PgOptions
+from ._secrets.store import PgSecretStore
 from ._sessions.store import PgSessionStore
 
 #: The variables a URL is assembled from when ``KODE_PG_URL`` is not set (a password
@@ -30,7 +31,7 @@ def kode_register_backends(registry: Registry) -> None:
         "pg",
         options=PgOptions,
         factory=PgBackend,
-        stores={"sessions": PgSessionStore, "agents": PgAgentStore},
+        stores={"sessions": PgSessionStore, "agents": PgAgentStore, "secrets": PgSecretStore},
         aliases=("postgres", "postgresql"),
         url_schemes=("postgresql", "postgres"),
         url_options=server_url_options,

@@ -10,11 +10,13 @@ from kode_core.agents import ExtendedAgentStore
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
+    SecretStoreConformance,
     SessionStoreConformance,
     StoreFactory,
     TestServer,
 )
 from kode_core.testing.agents import EngineDump
+from kode_pg._secrets.raw import PgRawSecretRows
 
 
 class TestPgEngine(EngineConformance):
@@ -86,6 +88,16 @@ class TestSerializableServerAgentStore(AgentStoreConformance):
     @pytest.fixture
     def engine_dump(self, serializable_pg: TestServer) -> EngineDump:
         return _pg_dump(serializable_pg.url)
+
+
+class TestPgSecretStore(SecretStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory
+
+    @pytest.fixture
+    def raw_secret_rows(self) -> PgRawSecretRows:
+        return PgRawSecretRows()
 
 
 def _pg_dump(url: str) -> EngineDump:

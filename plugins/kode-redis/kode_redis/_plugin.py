@@ -11,6 +11,7 @@ from kode_core.backend import Registry, env_reader, hookimpl, server_url_options
 from ._agents.store import RedisAgentStore
 from ._backend import RedisBackend
 from ._options import RedisOptions
+from ._secrets.store import RedisSecretStore
 from ._sessions.store import RedisSessionStore
 
 
@@ -21,7 +22,11 @@ def kode_register_backends(registry: Registry) -> None:
         "redis",
         options=RedisOptions,
         factory=RedisBackend,
-        stores={"sessions": RedisSessionStore, "agents": RedisAgentStore},
+        stores={
+            "sessions": RedisSessionStore,
+            "agents": RedisAgentStore,
+            "secrets": RedisSecretStore,
+        },
         url_schemes=("redis", "rediss"),
         url_options=server_url_options,
         env_options=env_reader({"KODE_REDIS_URL": "url"}),

@@ -9,11 +9,13 @@ from kode_core.agents import ExtendedAgentStore
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
+    SecretStoreConformance,
     SessionStoreConformance,
     StoreFactory,
     TestServer,
 )
 from kode_core.testing.agents import EngineDump
+from kode_redis._secrets.raw import RedisRawSecretRows
 
 
 class TestRedisEngine(EngineConformance):
@@ -38,6 +40,16 @@ class TestRedisAgentStore(AgentStoreConformance):
     @pytest.fixture
     def engine_dump(self, shared_server: TestServer) -> EngineDump:
         return _redis_dump(shared_server.url)
+
+
+class TestRedisSecretStore(SecretStoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory
+
+    @pytest.fixture
+    def raw_secret_rows(self) -> RedisRawSecretRows:
+        return RedisRawSecretRows()
 
 
 def _redis_dump(url: str) -> EngineDump:

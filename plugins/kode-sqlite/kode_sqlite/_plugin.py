@@ -14,6 +14,7 @@ from kode_core.backend import Registry, env_reader, hookimpl
 from ._agents.store import SqliteAgentStore
 from ._backend import SqliteBackend
 from ._options import SqliteOptions
+from ._secrets.store import SqliteSecretStore
 from ._sessions.store import SqliteSessionStore
 
 _URL_USAGE = "write sqlite:///relative/path.db or sqlite:////absolute/path.db"
@@ -21,12 +22,16 @@ _URL_USAGE = "write sqlite:///relative/path.db or sqlite:////absolute/path.db"
 
 @hookimpl
 def kode_register_backends(registry: Registry) -> None:
-    """Register the ``sqlite`` kind, which provides session stores and agent stores."""
+    """Register the ``sqlite`` kind, which provides session, agent and secret stores."""
     registry.add_backend(
         "sqlite",
         options=SqliteOptions,
         factory=SqliteBackend,
-        stores={"sessions": SqliteSessionStore, "agents": SqliteAgentStore},
+        stores={
+            "sessions": SqliteSessionStore,
+            "agents": SqliteAgentStore,
+            "secrets": SqliteSecretStore,
+        },
         url_schemes=("sqlite",),
         url_options=_url_options,
         env_options=env_reader({"KODE_SQLITE_PATH": "path"}),

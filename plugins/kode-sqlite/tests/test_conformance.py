@@ -12,10 +12,12 @@ from kode_core.agents import ExtendedAgentStore
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
+    SecretStoreConformance,
     SessionStoreConformance,
     StoreFactory,
 )
 from kode_core.testing.agents import EngineDump
+from kode_sqlite._secrets.raw import SqliteRawSecretRows
 
 
 class TestSqliteEngine(EngineConformance):
@@ -40,6 +42,16 @@ class TestSqliteAgentStore(AgentStoreConformance):
     @pytest.fixture
     def engine_dump(self, sqlite_factory: StoreFactory) -> EngineDump:
         return _sqlite_dump(str(sqlite_factory.defaults["path"]))
+
+
+class TestSqliteSecretStore(SecretStoreConformance):
+    @pytest.fixture
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory
+
+    @pytest.fixture
+    def raw_secret_rows(self) -> SqliteRawSecretRows:
+        return SqliteRawSecretRows()
 
 
 def _sqlite_dump(path: str) -> EngineDump:

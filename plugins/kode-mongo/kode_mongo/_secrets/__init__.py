@@ -1,0 +1,1 @@
+"""The ``secrets`` family on MongoDB: its collections, store and raw-row hook."""

@@ -1,0 +1,1 @@
+"""The ``secrets`` family on PostgreSQL: its tables, statements, store and raw-row hook."""

@@ -1,0 +1,1 @@
+"""The ``secrets`` family on SQLite: its tables, statements, store and raw-row hook."""
