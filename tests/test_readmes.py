@@ -54,6 +54,25 @@ def test_every_readme_has_blocks_to_check() -> None:
     assert {block.readme for block in BLOCKS} == set(READMES)
 
 
+def test_each_block_of_the_project_readme_is_run_by_a_test() -> None:
+    # A test names the block by its heading, and a block after a heading's first by
+    # its (heading, index) or by picking it from python_blocks().
+    tests = {
+        path: path.read_text(encoding="utf-8")
+        for path in [*ROOT.glob("tests/**/*.py"), *ROOT.glob("plugins/*/tests/*.py")]
+    }
+    for block in python_blocks(READMES[0]):
+        if block.template:
+            continue
+        naming = [text for text in tests.values() if f'"{block.heading}"' in text]
+        assert naming, f"{block.name} is run by no test"
+        if block.index:
+            assert any(
+                f'("{block.heading}", {block.index})' in text or "python_blocks(" in text
+                for text in naming
+            ), f"{block.name}: no test picks this block, only the heading's first"
+
+
 @pytest.mark.parametrize("readme", READMES[1:], ids=lambda readme: readme.parent.name)
 def test_each_block_of_a_plugin_readme_is_run_by_its_tests(readme: Path) -> None:
     tests = (readme.parent / "tests" / "test_readme.py").read_text(encoding="utf-8")

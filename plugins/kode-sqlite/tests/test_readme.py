@@ -42,8 +42,9 @@ def test_the_agent_store_example_writes_only_what_changed(tmp_path: Path) -> Non
 
 
 #: What each block of the project README prints, run as printed in a fresh folder with
-#: no KODE_* variables (the embedded default). "Writing a service family" runs in the
-#: core's tests/test_new_family.py (it needs its own distribution installed).
+#: no KODE_* variables (the embedded default). Blocks that need more (a distribution
+#: installed, key material in the environment) run in the core's tests; the core's
+#: tests/test_readmes.py checks that every block is run somewhere.
 PROJECT_BLOCKS = {
     ("## Quickstart: builder maps", 0): ["[{'type': 'user', 'uuid': 'u-1', 'message': 'hello'}]"],
     ("## Quickstart: builder maps", 1): ["SqliteSessionStore resumes s-1"],
@@ -59,11 +60,9 @@ PROJECT_BLOCKS = {
 }
 
 
-def test_every_block_of_the_project_readme_is_run_here_or_in_the_core() -> None:
+def test_the_table_names_blocks_the_project_readme_has() -> None:
     blocks = python_blocks(PROJECT_README)
-    runnable = {(b.heading, b.index) for b in blocks if not b.template}
-    elsewhere = {(b.heading, b.index) for b in blocks if b.heading == "## Writing a service family"}
-    assert runnable - elsewhere == set(PROJECT_BLOCKS)
+    assert set(PROJECT_BLOCKS) <= {(b.heading, b.index) for b in blocks if not b.template}
 
 
 @pytest.mark.parametrize(
