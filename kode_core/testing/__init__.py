@@ -15,12 +15,16 @@ from .agents import (
     BaseAgentStoreConformance,
     QueryableAgentStoreConformance,
 )
+from .channels import ChannelStoreConformance
+from .deployments import DeploymentStoreConformance
 from .servers import TestServer, mongo_server, postgres_server, redis_server
 from .sessions import SessionStoreConformance
 
 __all__ = [
     "AgentStoreConformance",
     "BaseAgentStoreConformance",
+    "ChannelStoreConformance",
+    "DeploymentStoreConformance",
     "EngineConformance",
     "PackageConformance",
     "QueryableAgentStoreConformance",

@@ -104,7 +104,7 @@ class EngineConformance(ConformanceSuite):
         engine = make_options(store_factory.kind, info.options, {})
         for family in sorted(info.services):
             for field, value in _server_only_fields(registry.family(family).options).items():
-                other = value + 1 if isinstance(value, int) else (lambda *a: None)
+                other = value + 1 if isinstance(value, (int, float)) else (lambda *a: None)
                 pool = _pool(store_factory, **{field: other})
                 options, settings = pool.options_for(store_factory.kind, {}, family)
                 assert getattr(settings, field) == other
