@@ -13,6 +13,8 @@ from kode_core.backend import Registry, env_reader, hookimpl
 
 from ._agents.store import SqliteAgentStore
 from ._backend import SqliteBackend
+from ._channels.store import SqliteChannelStore
+from ._deployments.store import SqliteDeploymentStore
 from ._options import SqliteOptions
 from ._sessions.store import SqliteSessionStore
 
@@ -26,7 +28,12 @@ def kode_register_backends(registry: Registry) -> None:
         "sqlite",
         options=SqliteOptions,
         factory=SqliteBackend,
-        stores={"sessions": SqliteSessionStore, "agents": SqliteAgentStore},
+        stores={
+            "sessions": SqliteSessionStore,
+            "agents": SqliteAgentStore,
+            "channels": SqliteChannelStore,
+            "deployments": SqliteDeploymentStore,
+        },
         url_schemes=("sqlite",),
         url_options=_url_options,
         env_options=env_reader({"KODE_SQLITE_PATH": "path"}),

@@ -6,6 +6,8 @@ import pytest
 
 from kode_core.testing import (
     AgentStoreConformance,
+    ChannelStoreConformance,
+    DeploymentStoreConformance,
     EngineConformance,
     SessionStoreConformance,
     StoreFactory,
@@ -27,6 +29,18 @@ class TestSqliteSessionStore(SessionStoreConformance):
 
 
 class TestSqliteAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory
+
+
+class TestSqliteChannelStore(ChannelStoreConformance):
+    @pytest.fixture
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory
+
+
+class TestSqliteDeploymentStore(DeploymentStoreConformance):
     @pytest.fixture
     def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
         return sqlite_factory
