@@ -17,7 +17,6 @@ from .._errors import InvalidRecordError, NotFoundError
 from .._options import BackendOptions
 from .._store import Store
 from .._text import MAX_JSON_DEPTH, too_deep, unencodable, utf8_size
-from ..agents import check_agent_id
 from ._options import ChannelOptions
 from ._records import Channel
 
@@ -25,9 +24,26 @@ from ._records import Channel
 ChannelRow = tuple[str, str, "str | None"]
 
 
+#: Ids, names and topics are index keys; two of them (4 bytes a character at most) stay
+#: well under every engine's index entry limit (PostgreSQL's is about 2,700 bytes).
+MAX_ID_LENGTH = 256
+
+
 def check_id(value: object, name: str) -> str:
-    """``value`` if it is a usable id: a non-empty string without NUL, at most 512 chars."""
-    return check_agent_id(value, name)
+    """``value`` if it is a usable id: 1 to 256 characters, valid Unicode, without NUL.
+
+    Raises :class:`~kode_core.InvalidRecordError` naming ``name`` otherwise.
+    """
+    if not isinstance(value, str):
+        raise InvalidRecordError(name, f"must be a string, got {type(value).__name__}")
+    if not value or len(value) > MAX_ID_LENGTH or "\x00" in value:
+        raise InvalidRecordError(
+            name, f"must be 1 to {MAX_ID_LENGTH} characters without NUL, got {value!r}"
+        )
+    problem = unencodable(value)
+    if problem:
+        raise InvalidRecordError(name, problem)
+    return value
 
 
 def _missing(channel_id: str) -> NotFoundError:

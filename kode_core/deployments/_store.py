@@ -15,6 +15,7 @@ from .._errors import InvalidRecordError, NotFoundError
 from .._options import BackendOptions
 from .._store import Store
 from ..agents import check_agent_id
+from ..channels._store import check_id
 from ._options import DeploymentOptions
 from ._records import Deployment
 
@@ -27,7 +28,7 @@ def check_functions(value: object) -> tuple[str, ...]:
         raise InvalidRecordError("functions", f"must be a list, got {type(value).__name__}")
     if len(value) > MAX_FUNCTIONS:
         raise InvalidRecordError("functions", f"holds more than {MAX_FUNCTIONS} names")
-    names = {check_agent_id(name, f"functions[{i}]") for i, name in enumerate(value)}
+    names = {check_id(name, f"functions[{i}]") for i, name in enumerate(value)}
     return tuple(sorted(names))
 
 
@@ -64,7 +65,7 @@ class DeploymentStore(Store):
 
     async def start(self, deployment_id: str, endpoint: str, functions: Sequence[str]) -> None:
         """Store the instance with a fresh heartbeat and replace its function list, atomically."""
-        deployment_id = check_agent_id(deployment_id, "deployment_id")
+        deployment_id = check_id(deployment_id, "deployment_id")
         endpoint = check_agent_id(endpoint, "endpoint")
         names = check_functions(functions)
         await self._start(Deployment(deployment_id, endpoint, names, now_ms()), self._ttl_ms)
@@ -75,7 +76,7 @@ class DeploymentStore(Store):
         Raises :class:`~kode_core.NotFoundError` if it is not live (stopped, pruned or
         expired): call :meth:`start` again.
         """
-        deployment_id = check_agent_id(deployment_id, "deployment_id")
+        deployment_id = check_id(deployment_id, "deployment_id")
         now = now_ms()
         if not await self._heartbeat(deployment_id, now, now - self._ttl_ms, self._ttl_ms):
             raise NotFoundError(
@@ -84,14 +85,14 @@ class DeploymentStore(Store):
 
     async def stop(self, deployment_id: str) -> None:
         """Remove the instance and its function list (nothing happens if it is gone)."""
-        await self._stop(check_agent_id(deployment_id, "deployment_id"))
+        await self._stop(check_id(deployment_id, "deployment_id"))
 
     async def find_deployment(self, function: str) -> Deployment:
         """The live instance serving ``function`` with the newest heartbeat.
 
         Raises :class:`~kode_core.NotFoundError` naming the function when none is live.
         """
-        function = check_agent_id(function, "function")
+        function = check_id(function, "function")
         found = await self._find(function, self._live_since())
         if found is None:
             raise NotFoundError(f"no live deployment serves {function!r}", function=function)

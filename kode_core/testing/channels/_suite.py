@@ -30,6 +30,7 @@ ODD_IDS = ["a%b", "a_b", "a*b", "a:b", "a{b}", "a b", "é✓", "a'b", 'a"b', "a\
 #: What the bad-input test tries to store: (call, field the error names).
 BAD_CALLS: list[tuple[str, Callable[[ChannelStore], Awaitable[Any]], str]] = [
     ("empty id", lambda s: s.add_channel("", "n"), "channel_id"),
+    ("long id", lambda s: s.add_channel("x" * 257, "n"), "channel_id"),
     ("NUL in id", lambda s: s.add_channel("a\x00b", "n"), "channel_id"),
     ("int id", lambda s: s.add_channel(1, "n"), "channel_id"),  # type: ignore[arg-type]
     ("surrogate name", lambda s: s.add_channel("c9", "\ud800"), "channel_name"),
@@ -115,6 +116,16 @@ class ChannelStoreConformance(ConformanceSuite):
             assert (await store.get_channel(channel_id)).opening_data == {"id": channel_id}
             assert await store.channel_ids_for_topic(f"topic {channel_id}") == [channel_id]
             assert await store.topics_for_channel(channel_id) == [f"topic {channel_id}"]
+
+    async def test_the_longest_ids_of_four_byte_characters_are_stored(
+        self, store: ChannelStore
+    ) -> None:
+        channel_id, topic = "\U0001d11e" * 256, "\U0001f600" * 256
+        await store.add_channel(channel_id, channel_id)
+        await store.subscribe(topic, channel_id)
+        assert (await store.get_channel(channel_id)).channel_name == channel_id
+        assert await store.channel_ids_for_topic(topic) == [channel_id]
+        assert await store.topics_for_channel(channel_id) == [topic]
 
     async def test_adding_again_replaces_name_and_data_and_keeps_the_rest(
         self, store: ChannelStore

@@ -31,6 +31,7 @@ from ._processes import INTERVAL, TTL, heartbeat_until_killed
 
 BAD_CALLS: list[tuple[str, Callable[[DeploymentStore], Awaitable[Any]], str]] = [
     ("empty id", lambda s: s.start("", "http://x", ["f"]), "deployment_id"),
+    ("long id", lambda s: s.start("x" * 257, "http://x", ["f"]), "deployment_id"),
     ("int id", lambda s: s.start(3, "http://x", ["f"]), "deployment_id"),  # type: ignore[arg-type]
     ("NUL endpoint", lambda s: s.start("d9", "http://\x00", ["f"]), "endpoint"),
     ("functions as string", lambda s: s.start("d9", "http://x", "f"), "functions"),
@@ -94,6 +95,15 @@ class DeploymentStoreConformance(ConformanceSuite):
         assert before <= listed.heartbeat_ms <= now_ms()
         assert await store.find_deployment("add") == listed
         assert await store.find_deployment("greet") == listed
+
+    async def test_the_longest_ids_of_four_byte_characters_are_stored(
+        self, store: DeploymentStore
+    ) -> None:
+        deployment_id, function = "\U0001d11e" * 256, "\U0001f600" * 256
+        endpoint = "http://" + "\U0001f600" * 500
+        await store.start(deployment_id, endpoint, [function])
+        found = await store.find_deployment(function)
+        assert (found.deployment_id, found.endpoint) == (deployment_id, endpoint)
 
     async def test_no_live_instance_is_a_not_found_naming_the_function(
         self, store: DeploymentStore

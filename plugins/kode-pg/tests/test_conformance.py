@@ -6,6 +6,8 @@ import pytest
 
 from kode_core.testing import (
     AgentStoreConformance,
+    ChannelStoreConformance,
+    DeploymentStoreConformance,
     EngineConformance,
     SessionStoreConformance,
     StoreFactory,
@@ -27,6 +29,18 @@ class TestPgSessionStore(SessionStoreConformance):
 
 
 class TestPgAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory
+
+
+class TestPgChannelStore(ChannelStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory
+
+
+class TestPgDeploymentStore(DeploymentStoreConformance):
     @pytest.fixture
     def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
         return pg_factory
