@@ -10,6 +10,8 @@ from kode_core.backend import Registry, env_reader, hookimpl, server_url_options
 
 from ._agents.store import RedisAgentStore
 from ._backend import RedisBackend
+from ._channels.store import RedisChannelStore
+from ._deployments.store import RedisDeploymentStore
 from ._options import RedisOptions
 from ._sessions.store import RedisSessionStore
 
@@ -21,7 +23,12 @@ def kode_register_backends(registry: Registry) -> None:
         "redis",
         options=RedisOptions,
         factory=RedisBackend,
-        stores={"sessions": RedisSessionStore, "agents": RedisAgentStore},
+        stores={
+            "sessions": RedisSessionStore,
+            "agents": RedisAgentStore,
+            "channels": RedisChannelStore,
+            "deployments": RedisDeploymentStore,
+        },
         url_schemes=("redis", "rediss"),
         url_options=server_url_options,
         env_options=env_reader({"KODE_REDIS_URL": "url"}),

@@ -6,6 +6,8 @@ import pytest
 
 from kode_core.testing import (
     AgentStoreConformance,
+    ChannelStoreConformance,
+    DeploymentStoreConformance,
     EngineConformance,
     SessionStoreConformance,
     StoreFactory,
@@ -27,6 +29,18 @@ class TestRedisSessionStore(SessionStoreConformance):
 
 
 class TestRedisAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory
+
+
+class TestRedisChannelStore(ChannelStoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory
+
+
+class TestRedisDeploymentStore(DeploymentStoreConformance):
     @pytest.fixture
     def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
         return redis_factory
