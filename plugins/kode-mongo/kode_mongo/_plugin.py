@@ -13,6 +13,8 @@ from kode_core.backend import Registry, env_reader, hookimpl
 
 from ._agents.store import MongoAgentStore
 from ._backend import MongoBackend
+from ._channels.store import MongoChannelStore
+from ._deployments.store import MongoDeploymentStore
 from ._options import MongoOptions
 from ._sessions.store import MongoSessionStore
 
@@ -24,7 +26,12 @@ def kode_register_backends(registry: Registry) -> None:
         "mongo",
         options=MongoOptions,
         factory=MongoBackend,
-        stores={"sessions": MongoSessionStore, "agents": MongoAgentStore},
+        stores={
+            "sessions": MongoSessionStore,
+            "agents": MongoAgentStore,
+            "channels": MongoChannelStore,
+            "deployments": MongoDeploymentStore,
+        },
         aliases=("mongodb",),
         url_schemes=("mongodb", "mongodb+srv"),
         url_options=_url_options,

@@ -6,6 +6,8 @@ import pytest
 
 from kode_core.testing import (
     AgentStoreConformance,
+    ChannelStoreConformance,
+    DeploymentStoreConformance,
     EngineConformance,
     SessionStoreConformance,
     StoreFactory,
@@ -27,6 +29,18 @@ class TestMongoSessionStore(SessionStoreConformance):
 
 
 class TestMongoAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
+        return mongo_factory
+
+
+class TestMongoChannelStore(ChannelStoreConformance):
+    @pytest.fixture
+    def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
+        return mongo_factory
+
+
+class TestMongoDeploymentStore(DeploymentStoreConformance):
     @pytest.fixture
     def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
         return mongo_factory
