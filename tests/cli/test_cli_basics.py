@@ -18,6 +18,9 @@ COMMANDS = [
     ["import"],
     ["copy"],
     ["demo"],
+    ["deployments"],
+    ["deployments", "list"],
+    ["deployments", "prune"],
 ]
 
 
@@ -30,7 +33,7 @@ def test_backends_lists_each_kind_with_distribution_version_and_services(
     assert rows["memory"]["distribution"] == "kode-core"
     assert rows["pg"]["distribution"] == "kode-pg"
     for row in rows.values():
-        assert row["services"] == ["agents", "sessions"], row
+        assert row["services"] == ["agents", "channels", "deployments", "sessions"], row
     assert main(["backends"]) == 0
     assert capsys.readouterr().out.startswith("memory   kode-core ")
 
