@@ -80,6 +80,8 @@ def test_a_family_from_another_distribution_joins_the_sqlite_kind(tmp_path: Path
     listed = json.loads(_run(bin_dir / "kode", "backends", "--json", cwd=tmp_path))
     assert {row["kind"]: row["services"] for row in listed}["sqlite"] == [
         "agents",
+        "channels",
+        "deployments",
         "notes",
         "sessions",
     ]
