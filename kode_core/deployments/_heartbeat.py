@@ -32,7 +32,9 @@ async def heartbeating(
     default). A heartbeat that finds the instance gone (pruned after a long pause)
     starts it again; one that fails on the engine is logged and retried at the next
     beat. Leaving the block, by return, error or cancellation, ends the loop and
-    calls :meth:`~kode_core.DeploymentStore.stop`. Errors of :meth:`start` propagate.
+    calls :meth:`~kode_core.DeploymentStore.stop` (if the engine is down then, the
+    failure is logged: the instance expires after the TTL anyway). Errors of the first
+    :meth:`~kode_core.DeploymentStore.start` propagate.
     """
     every = store.heartbeat_interval if interval is None else interval
     if every <= 0:
@@ -47,7 +49,10 @@ async def heartbeating(
                 tasks.cancel_scope.cancel()
     finally:
         with anyio.CancelScope(shield=True), anyio.move_on_after(store.heartbeat_ttl):
-            await store.stop(deployment_id)
+            try:
+                await store.stop(deployment_id)
+            except KodeError as exc:
+                _log.warning("stopping deployment %r failed: %s", deployment_id, exc)
 
 
 async def _beat(

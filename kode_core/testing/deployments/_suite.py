@@ -193,6 +193,34 @@ class DeploymentStoreConformance(ConformanceSuite):
             assert await serving(store, "f") == "d1"
         assert await ids(store, live_only=False) == []
 
+    async def test_heartbeating_starts_the_instance_again_once_it_was_pruned(
+        self, store: DeploymentStore
+    ) -> None:
+        async with heartbeating(store, "d1", "http://a", ["f"]):
+            await store.stop("d1")  # as a prune after a long pause would
+            await until(lambda: _is_served(store, "f"), INTERVAL * 20, "a new start")
+            assert (await store.find_deployment("f")).endpoint == "http://a"
+
+    async def test_concurrent_starts_of_one_instance_leave_one_whole_function_list(
+        self, store: DeploymentStore
+    ) -> None:
+        lists = [[f"w{writer}-f{i}" for i in range(5)] for writer in range(6)]
+
+        async def start_repeatedly(functions: list[str]) -> None:
+            for _ in range(5):
+                await store.start("d1", f"http://{functions[0]}", functions)
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tasks:
+                for functions in lists:
+                    tasks.start_soon(start_repeatedly, functions)
+        [stored] = await store.list_deployments()
+        winner = next(functions for functions in lists if functions[0] in stored.endpoint)
+        assert stored.functions == tuple(winner)
+        for functions in lists:
+            for function in functions:
+                assert (await serving(store, function) is not None) == (functions is winner)
+
     async def test_heartbeating_stops_cleanly_when_cancelled(self, store: DeploymentStore) -> None:
         started = anyio.Event()
 
@@ -303,6 +331,10 @@ class DeploymentStoreConformance(ConformanceSuite):
 
 async def _beat_after(store: DeploymentStore, heartbeat_ms: int) -> bool:
     return (await store.find_deployment("f")).heartbeat_ms > heartbeat_ms
+
+
+async def _is_served(store: DeploymentStore, function: str) -> bool:
+    return await serving(store, function) is not None
 
 
 async def _all_live(store: DeploymentStore, count: int) -> bool:
