@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
-from psycopg import errors, sql
+from psycopg import sql
 
 from kode_core.channels import ChannelOptions, ChannelRow, ChannelStore
 
@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 class PgChannelStore(ChannelStore):
     """Channels and subscriptions in the schema ``kode_<namespace>`` of a PostgreSQL database.
 
-    Each primitive is one statement (atomic on its own); the foreign key from
-    ``channel_topics`` to ``channels`` keeps subscriptions from outliving their
-    channel, whatever commits first.
+    Each primitive is one statement (atomic on its own). A subscription is inserted
+    while its channel row is locked, and the foreign key from ``channel_topics`` to
+    ``channels`` cascades a removal: no subscription outlives its channel.
     """
 
     def __init__(self, backend: PgBackend, options: PgOptions, settings: ChannelOptions) -> None:
@@ -97,18 +97,17 @@ class PgChannelStore(ChannelStore):
         )
 
     async def _subscribe(self, topic: str, channel_id: str) -> bool:
-        async with self._connection() as conn:
-            try:
-                await conn.execute(
-                    self._q(
-                        "INSERT INTO {s}.channel_topics (topic, channel_id) VALUES (%s, %s)"
-                        " ON CONFLICT DO NOTHING"
-                    ),
-                    (topic, channel_id),
-                )
-            except errors.ForeignKeyViolation:
-                return False  # no such channel (or it was removed meanwhile)
-        return True
+        # FOR KEY SHARE holds the channel row until the insert commits: a removal waits
+        # for it, and a removal committed first leaves no row to lock (not found). One
+        # statement, so it raises nothing in autocommit or inside a transaction.
+        found = await self._column(
+            "WITH channel AS (SELECT channel_id FROM {s}.channels WHERE channel_id = %s"
+            " FOR KEY SHARE), added AS (INSERT INTO {s}.channel_topics (topic, channel_id)"
+            " SELECT %s, channel_id FROM channel ON CONFLICT DO NOTHING)"
+            " SELECT count(*) FROM channel",
+            (channel_id, topic),
+        )
+        return bool(found[0])
 
     async def _unsubscribe(self, topic: str, channel_id: str) -> bool:
         return await self._changed(
