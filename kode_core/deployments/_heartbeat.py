@@ -65,8 +65,9 @@ async def _beat(
     while True:
         await anyio.sleep(every)
         try:
-            await store.heartbeat(deployment_id)
-        except NotFoundError:
-            await store.start(deployment_id, endpoint, functions)
+            try:
+                await store.heartbeat(deployment_id)
+            except NotFoundError:  # expired or pruned meanwhile: register again
+                await store.start(deployment_id, endpoint, functions)
         except KodeError as exc:  # the engine is down: keep trying, the TTL decides
             _log.warning("heartbeat of deployment %r failed: %s", deployment_id, exc)
