@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from _harness import main
 from agent_store import AGENT_STORE
+from deployment_store import DEPLOYMENT_STORE
 from session_store import SESSION_STORE
 
 if __name__ == "__main__":
-    main([SESSION_STORE, AGENT_STORE], "benchmarks")
+    main([SESSION_STORE, AGENT_STORE, DEPLOYMENT_STORE], "benchmarks")

@@ -53,12 +53,16 @@ from .agents import (
     create_store,
     create_store_from_env,
 )
+from .channels import CHANNELS, ChannelStore, channel_stores
+from .deployments import DEPLOYMENTS, DeploymentStore, deployment_stores, heartbeating
 from .hookspecs import hookimpl
 from .secrets import SECRETS, SecretStore, SecretValue, secret_stores
 from .sessions import SESSIONS, SessionStore, session_stores, store_from_env
 
 __all__ = [
     "AGENTS",
+    "CHANNELS",
+    "DEPLOYMENTS",
     "SECRETS",
     "SESSIONS",
     "AgentStore",
@@ -67,9 +71,11 @@ __all__ = [
     "BackendPool",
     "BackendUnavailableError",
     "BuilderMap",
+    "ChannelStore",
     "ConfigurationError",
     "ConflictError",
     "DecryptionError",
+    "DeploymentStore",
     "ExtendedAgentStore",
     "Family",
     "InvalidDataError",
@@ -98,10 +104,13 @@ __all__ = [
     "UnknownOptionError",
     "__version__",
     "agent_stores",
+    "channel_stores",
     "create_store",
     "create_store_from_env",
     "default_registry",
     "defaults_from_env",
+    "deployment_stores",
+    "heartbeating",
     "hookimpl",
     "load_registry",
     "now_ms",

@@ -39,6 +39,8 @@ BUILTINS = (
     "kode_core.agents._plugin",
     "kode_core.memory._plugin",
     "kode_core.secrets._plugin",
+    "kode_core.channels._plugin",
+    "kode_core.deployments._plugin",
 )
 
 #: ``url_options(parts) -> server-side options`` of a store URL; raises ``ValueError(problem)``.

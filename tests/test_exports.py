@@ -6,10 +6,14 @@ import pytest
 import kode_core
 import kode_core.agents
 import kode_core.backend
+import kode_core.channels
+import kode_core.deployments
 import kode_core.memory
 import kode_core.sessions
 import kode_core.testing
 import kode_core.testing.agents
+import kode_core.testing.channels
+import kode_core.testing.deployments
 import kode_core.testing.sessions
 from kode_core.testing import check_exports
 
@@ -17,10 +21,14 @@ MODULES = [
     kode_core,
     kode_core.agents,
     kode_core.backend,
+    kode_core.channels,
+    kode_core.deployments,
     kode_core.memory,
     kode_core.sessions,
     kode_core.testing,
     kode_core.testing.agents,
+    kode_core.testing.channels,
+    kode_core.testing.deployments,
     kode_core.testing.sessions,
 ]
 

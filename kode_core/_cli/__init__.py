@@ -1,10 +1,11 @@
 """``kode``, the operator's command (also ``python -m kode_core``).
 
 Commands: ``backends``, ``doctor``, ``migrate``, ``sessions list|show|count``,
-``export``, ``import``, ``copy`` and ``demo``; ``kode COMMAND --help`` shows each one's
-options and an example. A store is named by a URL or a JSON descriptor, else by the
-environment (:func:`~kode_core.store_config_from_env`), else it is the embedded default,
-SQLite at ``./.kode/kode.db``.
+``export``, ``import``, ``copy``, ``demo`` and ``deployments list|prune``;
+``kode COMMAND --help`` shows each one's options and an example. A store is named by a
+URL or a JSON descriptor, else by the environment
+(:func:`~kode_core.store_config_from_env`), else it is the embedded default, SQLite at
+``./.kode/kode.db``.
 
 Exit status: 0 on success, 1 when the store is unhealthy or a kode error stops the
 command (one line on stderr, no traceback), 2 for a usage error.
@@ -25,7 +26,7 @@ from .._errors import KodeError, UnknownKindError
 from .._registry import missing_kind_hint
 from .._version import __version__
 from . import _demo as _demo
-from . import _secrets, _sessions, _status, _transfer
+from . import _deployments, _secrets, _sessions, _status, _transfer
 from ._common import HelpFormatter, shorten
 
 #: Longest error line printed; the rest is cut (a message may quote a 10,000-character id).
@@ -88,4 +89,5 @@ def _parser() -> argparse.ArgumentParser:
     _transfer.add_commands(commands)
     _demo.add_commands(commands)
     _secrets.add_commands(commands)
+    _deployments.add_commands(commands)
     return parser

@@ -24,6 +24,8 @@ from .agents import (
     BaseAgentStoreConformance,
     QueryableAgentStoreConformance,
 )
+from .channels import ChannelStoreConformance
+from .deployments import DeploymentStoreConformance
 from .secrets import MemoryRawSecretRows, RawSecretRows, SecretStoreConformance
 from .servers import TestServer, mongo_server, postgres_server, redis_server
 from .sessions import SessionStoreConformance
@@ -31,6 +33,8 @@ from .sessions import SessionStoreConformance
 __all__ = [
     "AgentStoreConformance",
     "BaseAgentStoreConformance",
+    "ChannelStoreConformance",
+    "DeploymentStoreConformance",
     "EngineConformance",
     "MemoryRawSecretRows",
     "PackageConformance",

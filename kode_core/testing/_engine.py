@@ -42,13 +42,13 @@ def _server_only_fields(cls: type) -> dict[str, Any]:
 
 def _another_value(cls: type, name: str, value: object) -> object:
     """A valid value of the field other than its default: its declared example, else a
-    guess (the flipped bool, the next int, a callable)."""
+    guess (the flipped bool, the next number, a callable)."""
     example = attrs.fields_dict(cls)[name].metadata.get(EXAMPLE, attrs.NOTHING)
     if example is not attrs.NOTHING:
         return example
     if isinstance(value, bool):
         return not value
-    return value + 1 if isinstance(value, int) else (lambda *a: None)
+    return value + 1 if isinstance(value, (int, float)) else (lambda *a: None)
 
 
 class EngineConformance(ConformanceSuite):

@@ -15,8 +15,18 @@ option's database (``session_keys``, ``session_entries``, ``agent_*`` and
 
 from ._agents.store import MongoAgentStore
 from ._backend import MongoBackend
+from ._channels.store import MongoChannelStore
+from ._deployments.store import MongoDeploymentStore
 from ._options import MongoOptions
 from ._sessions.store import MongoSessionStore
 from ._version import __version__
 
-__all__ = ["MongoAgentStore", "MongoBackend", "MongoOptions", "MongoSessionStore", "__version__"]
+__all__ = [
+    "MongoAgentStore",
+    "MongoBackend",
+    "MongoChannelStore",
+    "MongoDeploymentStore",
+    "MongoOptions",
+    "MongoSessionStore",
+    "__version__",
+]

@@ -13,6 +13,8 @@ from kode_core.backend import Registry, env_reader, hookimpl
 
 from ._agents.store import MongoAgentStore
 from ._backend import MongoBackend
+from ._channels.store import MongoChannelStore
+from ._deployments.store import MongoDeploymentStore
 from ._options import MongoOptions
 from ._secrets.store import MongoSecretStore
 from ._sessions.store import MongoSessionStore
@@ -29,6 +31,8 @@ def kode_register_backends(registry: Registry) -> None:
             "sessions": MongoSessionStore,
             "agents": MongoAgentStore,
             "secrets": MongoSecretStore,
+            "channels": MongoChannelStore,
+            "deployments": MongoDeploymentStore,
         },
         aliases=("mongodb",),
         url_schemes=("mongodb", "mongodb+srv"),

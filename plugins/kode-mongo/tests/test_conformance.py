@@ -11,6 +11,8 @@ from pymongo import AsyncMongoClient
 from kode_core.agents import ExtendedAgentStore
 from kode_core.testing import (
     AgentStoreConformance,
+    ChannelStoreConformance,
+    DeploymentStoreConformance,
     EngineConformance,
     SecretStoreConformance,
     SessionStoreConformance,
@@ -53,6 +55,18 @@ class TestMongoSecretStore(SecretStoreConformance):
     @pytest.fixture
     def raw_secret_rows(self) -> MongoRawSecretRows:
         return MongoRawSecretRows()
+
+
+class TestMongoChannelStore(ChannelStoreConformance):
+    @pytest.fixture
+    def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
+        return mongo_factory
+
+
+class TestMongoDeploymentStore(DeploymentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
+        return mongo_factory
 
 
 def _mongo_dump(url: str) -> EngineDump:

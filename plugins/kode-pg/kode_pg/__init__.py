@@ -15,7 +15,9 @@ the README for the storage layout and every option.
 
 from ._agents.store import PgAgentStore
 from ._backend import PgBackend
+from ._channels.store import PgChannelStore
 from ._conflicts import TransactionConflictError
+from ._deployments.store import PgDeploymentStore
 from ._options import PgOptions
 from ._sessions.store import PgSessionStore
 from ._version import __version__
@@ -23,6 +25,8 @@ from ._version import __version__
 __all__ = [
     "PgAgentStore",
     "PgBackend",
+    "PgChannelStore",
+    "PgDeploymentStore",
     "PgOptions",
     "PgSessionStore",
     "TransactionConflictError",

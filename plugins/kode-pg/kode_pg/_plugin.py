@@ -15,6 +15,8 @@ from kode_core.backend import Registry, hookimpl, server_url_options
 
 from ._agents.store import PgAgentStore
 from ._backend import PgBackend
+from ._channels.store import PgChannelStore
+from ._deployments.store import PgDeploymentStore
 from ._options import PgOptions
 from ._secrets.store import PgSecretStore
 from ._sessions.store import PgSessionStore
@@ -31,7 +33,13 @@ def kode_register_backends(registry: Registry) -> None:
         "pg",
         options=PgOptions,
         factory=PgBackend,
-        stores={"sessions": PgSessionStore, "agents": PgAgentStore, "secrets": PgSecretStore},
+        stores={
+            "sessions": PgSessionStore,
+            "agents": PgAgentStore,
+            "secrets": PgSecretStore,
+            "channels": PgChannelStore,
+            "deployments": PgDeploymentStore,
+        },
         aliases=("postgres", "postgresql"),
         url_schemes=("postgresql", "postgres"),
         url_options=server_url_options,

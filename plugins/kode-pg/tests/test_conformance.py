@@ -9,6 +9,8 @@ from psycopg import sql
 from kode_core.agents import ExtendedAgentStore
 from kode_core.testing import (
     AgentStoreConformance,
+    ChannelStoreConformance,
+    DeploymentStoreConformance,
     EngineConformance,
     SecretStoreConformance,
     SessionStoreConformance,
@@ -98,6 +100,18 @@ class TestPgSecretStore(SecretStoreConformance):
     @pytest.fixture
     def raw_secret_rows(self) -> PgRawSecretRows:
         return PgRawSecretRows()
+
+
+class TestPgChannelStore(ChannelStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory
+
+
+class TestPgDeploymentStore(DeploymentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory
 
 
 def _pg_dump(url: str) -> EngineDump:

@@ -13,8 +13,18 @@ key layout of each family and every option.
 
 from ._agents.store import RedisAgentStore
 from ._backend import RedisBackend
+from ._channels.store import RedisChannelStore
+from ._deployments.store import RedisDeploymentStore
 from ._options import RedisOptions
 from ._sessions.store import RedisSessionStore
 from ._version import __version__
 
-__all__ = ["RedisAgentStore", "RedisBackend", "RedisOptions", "RedisSessionStore", "__version__"]
+__all__ = [
+    "RedisAgentStore",
+    "RedisBackend",
+    "RedisChannelStore",
+    "RedisDeploymentStore",
+    "RedisOptions",
+    "RedisSessionStore",
+    "__version__",
+]

@@ -10,6 +10,8 @@ from kode_core.backend import Registry, env_reader, hookimpl, server_url_options
 
 from ._agents.store import RedisAgentStore
 from ._backend import RedisBackend
+from ._channels.store import RedisChannelStore
+from ._deployments.store import RedisDeploymentStore
 from ._options import RedisOptions
 from ._secrets.store import RedisSecretStore
 from ._sessions.store import RedisSessionStore
@@ -26,6 +28,8 @@ def kode_register_backends(registry: Registry) -> None:
             "sessions": RedisSessionStore,
             "agents": RedisAgentStore,
             "secrets": RedisSecretStore,
+            "channels": RedisChannelStore,
+            "deployments": RedisDeploymentStore,
         },
         url_schemes=("redis", "rediss"),
         url_options=server_url_options,

@@ -8,6 +8,8 @@ from redis.asyncio import Redis
 from kode_core.agents import ExtendedAgentStore
 from kode_core.testing import (
     AgentStoreConformance,
+    ChannelStoreConformance,
+    DeploymentStoreConformance,
     EngineConformance,
     SecretStoreConformance,
     SessionStoreConformance,
@@ -50,6 +52,18 @@ class TestRedisSecretStore(SecretStoreConformance):
     @pytest.fixture
     def raw_secret_rows(self) -> RedisRawSecretRows:
         return RedisRawSecretRows()
+
+
+class TestRedisChannelStore(ChannelStoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory
+
+
+class TestRedisDeploymentStore(DeploymentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory
 
 
 def _redis_dump(url: str) -> EngineDump:

@@ -13,6 +13,8 @@ per-call wire descriptors; one pool serves both families from one backend::
 
 from ._agents.store import SqliteAgentStore
 from ._backend import SqliteBackend
+from ._channels.store import SqliteChannelStore
+from ._deployments.store import SqliteDeploymentStore
 from ._options import SqliteOptions
 from ._sessions.store import SqliteSessionStore
 from ._version import __version__
@@ -20,6 +22,8 @@ from ._version import __version__
 __all__ = [
     "SqliteAgentStore",
     "SqliteBackend",
+    "SqliteChannelStore",
+    "SqliteDeploymentStore",
     "SqliteOptions",
     "SqliteSessionStore",
     "__version__",

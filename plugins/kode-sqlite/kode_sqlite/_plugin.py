@@ -13,6 +13,8 @@ from kode_core.backend import Registry, env_reader, hookimpl
 
 from ._agents.store import SqliteAgentStore
 from ._backend import SqliteBackend
+from ._channels.store import SqliteChannelStore
+from ._deployments.store import SqliteDeploymentStore
 from ._options import SqliteOptions
 from ._secrets.store import SqliteSecretStore
 from ._sessions.store import SqliteSessionStore
@@ -31,6 +33,8 @@ def kode_register_backends(registry: Registry) -> None:
             "sessions": SqliteSessionStore,
             "agents": SqliteAgentStore,
             "secrets": SqliteSecretStore,
+            "channels": SqliteChannelStore,
+            "deployments": SqliteDeploymentStore,
         },
         url_schemes=("sqlite",),
         url_options=_url_options,

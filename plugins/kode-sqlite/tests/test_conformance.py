@@ -11,6 +11,8 @@ import pytest
 from kode_core.agents import ExtendedAgentStore
 from kode_core.testing import (
     AgentStoreConformance,
+    ChannelStoreConformance,
+    DeploymentStoreConformance,
     EngineConformance,
     SecretStoreConformance,
     SessionStoreConformance,
@@ -52,6 +54,18 @@ class TestSqliteSecretStore(SecretStoreConformance):
     @pytest.fixture
     def raw_secret_rows(self) -> SqliteRawSecretRows:
         return SqliteRawSecretRows()
+
+
+class TestSqliteChannelStore(ChannelStoreConformance):
+    @pytest.fixture
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory
+
+
+class TestSqliteDeploymentStore(DeploymentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory
 
 
 def _sqlite_dump(path: str) -> EngineDump:

@@ -1,0 +1,1 @@
+"""The ``channels`` family on MongoDB: its collection and store."""

@@ -1,0 +1,1 @@
+"""The ``deployments`` family on MongoDB: its collection and store."""

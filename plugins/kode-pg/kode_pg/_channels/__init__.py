@@ -1,0 +1,1 @@
+"""The ``channels`` family on PostgreSQL: its tables and store."""

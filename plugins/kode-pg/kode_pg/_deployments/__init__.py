@@ -1,0 +1,1 @@
+"""The ``deployments`` family on PostgreSQL: its tables and store."""

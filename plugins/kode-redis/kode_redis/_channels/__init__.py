@@ -1,0 +1,1 @@
+"""The ``channels`` family on Redis: its key layout, scripts and store."""

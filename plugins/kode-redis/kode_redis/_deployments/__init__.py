@@ -1,0 +1,1 @@
+"""The ``deployments`` family on Redis: its key layout, scripts and store."""

@@ -1,0 +1,1 @@
+"""The ``channels`` family on SQLite: its tables and store."""

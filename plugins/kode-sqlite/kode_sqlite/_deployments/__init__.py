@@ -1,0 +1,1 @@
+"""The ``deployments`` family on SQLite: its tables and store."""
