@@ -55,10 +55,12 @@ from .agents import (
 )
 from .hookspecs import hookimpl
 from .sessions import SESSIONS, SessionStore, session_stores, store_from_env
+from .workflows import WORKFLOWS, WorkflowStore, workflow_stores
 
 __all__ = [
     "AGENTS",
     "SESSIONS",
+    "WORKFLOWS",
     "AgentStore",
     "BackendError",
     "BackendInfo",
@@ -92,6 +94,7 @@ __all__ = [
     "StoreSpecError",
     "UnknownKindError",
     "UnknownOptionError",
+    "WorkflowStore",
     "__version__",
     "agent_stores",
     "create_store",
@@ -106,6 +109,7 @@ __all__ = [
     "store_config_from_env",
     "store_from_env",
     "stores",
+    "workflow_stores",
 ]
 
 from ._moved import __getattr__  # noqa: F401 - the names that moved serve with a warning

@@ -11,6 +11,8 @@ import kode_core.sessions
 import kode_core.testing
 import kode_core.testing.agents
 import kode_core.testing.sessions
+import kode_core.testing.workflows
+import kode_core.workflows
 from kode_core.testing import check_exports
 
 MODULES = [
@@ -22,6 +24,8 @@ MODULES = [
     kode_core.testing,
     kode_core.testing.agents,
     kode_core.testing.sessions,
+    kode_core.testing.workflows,
+    kode_core.workflows,
 ]
 
 

@@ -17,6 +17,7 @@ from .agents import (
 )
 from .servers import TestServer, mongo_server, postgres_server, redis_server
 from .sessions import SessionStoreConformance
+from .workflows import WorkflowStoreConformance
 
 __all__ = [
     "AgentStoreConformance",
@@ -27,6 +28,7 @@ __all__ = [
     "SessionStoreConformance",
     "StoreFactory",
     "TestServer",
+    "WorkflowStoreConformance",
     "check_exports",
     "check_plugin",
     "mongo_server",
