@@ -82,6 +82,7 @@ def test_a_family_from_another_distribution_joins_the_sqlite_kind(tmp_path: Path
         "agents",
         "notes",
         "sessions",
+        "workflows",
     ]
     (tmp_path / "use.py").write_text(USE)
     python = bin_dir / "python"

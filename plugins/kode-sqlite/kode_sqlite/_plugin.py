@@ -15,6 +15,7 @@ from ._agents.store import SqliteAgentStore
 from ._backend import SqliteBackend
 from ._options import SqliteOptions
 from ._sessions.store import SqliteSessionStore
+from ._workflows.store import SqliteWorkflowStore
 
 _URL_USAGE = "write sqlite:///relative/path.db or sqlite:////absolute/path.db"
 
@@ -26,7 +27,11 @@ def kode_register_backends(registry: Registry) -> None:
         "sqlite",
         options=SqliteOptions,
         factory=SqliteBackend,
-        stores={"sessions": SqliteSessionStore, "agents": SqliteAgentStore},
+        stores={
+            "sessions": SqliteSessionStore,
+            "agents": SqliteAgentStore,
+            "workflows": SqliteWorkflowStore,
+        },
         url_schemes=("sqlite",),
         url_options=_url_options,
         env_options=env_reader({"KODE_SQLITE_PATH": "path"}),

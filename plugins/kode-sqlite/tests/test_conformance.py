@@ -9,6 +9,7 @@ from kode_core.testing import (
     EngineConformance,
     SessionStoreConformance,
     StoreFactory,
+    WorkflowStoreConformance,
 )
 
 
@@ -27,6 +28,12 @@ class TestSqliteSessionStore(SessionStoreConformance):
 
 
 class TestSqliteAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory
+
+
+class TestSqliteWorkflowStore(WorkflowStoreConformance):
     @pytest.fixture
     def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
         return sqlite_factory
