@@ -17,6 +17,7 @@ from ._agents.store import PgAgentStore
 from ._backend import PgBackend
 from ._options import PgOptions
 from ._sessions.store import PgSessionStore
+from ._workflows.store import PgWorkflowStore
 
 #: The variables a URL is assembled from when ``KODE_PG_URL`` is not set (a password
 #: alone locates no server).
@@ -30,7 +31,11 @@ def kode_register_backends(registry: Registry) -> None:
         "pg",
         options=PgOptions,
         factory=PgBackend,
-        stores={"sessions": PgSessionStore, "agents": PgAgentStore},
+        stores={
+            "sessions": PgSessionStore,
+            "agents": PgAgentStore,
+            "workflows": PgWorkflowStore,
+        },
         aliases=("postgres", "postgresql"),
         url_schemes=("postgresql", "postgres"),
         url_options=server_url_options,

@@ -9,6 +9,7 @@ from kode_core.testing import (
     EngineConformance,
     SessionStoreConformance,
     StoreFactory,
+    WorkflowStoreConformance,
 )
 
 
@@ -27,6 +28,12 @@ class TestPgSessionStore(SessionStoreConformance):
 
 
 class TestPgAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory
+
+
+class TestPgWorkflowStore(WorkflowStoreConformance):
     @pytest.fixture
     def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
         return pg_factory
