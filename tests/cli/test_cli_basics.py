@@ -22,7 +22,7 @@ COMMANDS = [
 
 
 #: The kinds whose plugin registers a workflow store so far.
-WORKFLOW_KINDS = {"memory", "pg", "sqlite"}
+WORKFLOW_KINDS = {"memory", "pg", "redis", "sqlite"}
 
 
 def test_backends_lists_each_kind_with_distribution_version_and_services(

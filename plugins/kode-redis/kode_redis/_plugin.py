@@ -12,6 +12,7 @@ from ._agents.store import RedisAgentStore
 from ._backend import RedisBackend
 from ._options import RedisOptions
 from ._sessions.store import RedisSessionStore
+from ._workflows.store import RedisWorkflowStore
 
 
 @hookimpl
@@ -21,7 +22,11 @@ def kode_register_backends(registry: Registry) -> None:
         "redis",
         options=RedisOptions,
         factory=RedisBackend,
-        stores={"sessions": RedisSessionStore, "agents": RedisAgentStore},
+        stores={
+            "sessions": RedisSessionStore,
+            "agents": RedisAgentStore,
+            "workflows": RedisWorkflowStore,
+        },
         url_schemes=("redis", "rediss"),
         url_options=server_url_options,
         env_options=env_reader({"KODE_REDIS_URL": "url"}),

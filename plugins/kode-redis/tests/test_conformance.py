@@ -9,6 +9,7 @@ from kode_core.testing import (
     EngineConformance,
     SessionStoreConformance,
     StoreFactory,
+    WorkflowStoreConformance,
 )
 
 
@@ -27,6 +28,12 @@ class TestRedisSessionStore(SessionStoreConformance):
 
 
 class TestRedisAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory
+
+
+class TestRedisWorkflowStore(WorkflowStoreConformance):
     @pytest.fixture
     def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
         return redis_factory
