@@ -21,10 +21,6 @@ COMMANDS = [
 ]
 
 
-#: The kinds whose plugin registers a workflow store so far.
-WORKFLOW_KINDS = {"memory", "pg", "redis", "sqlite"}
-
-
 def test_backends_lists_each_kind_with_distribution_version_and_services(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -33,9 +29,8 @@ def test_backends_lists_each_kind_with_distribution_version_and_services(
     assert sorted(rows) == ["memory", "mongo", "pg", "redis", "sqlite"]
     assert rows["memory"]["distribution"] == "kode-core"
     assert rows["pg"]["distribution"] == "kode-pg"
-    for kind, row in rows.items():
-        workflows = ["workflows"] if kind in WORKFLOW_KINDS else []
-        assert row["services"] == ["agents", "sessions", *workflows], row
+    for row in rows.values():
+        assert row["services"] == ["agents", "sessions", "workflows"], row
     assert main(["backends"]) == 0
     assert capsys.readouterr().out.startswith("memory   kode-core ")
 

@@ -15,6 +15,7 @@ from ._agents.store import MongoAgentStore
 from ._backend import MongoBackend
 from ._options import MongoOptions
 from ._sessions.store import MongoSessionStore
+from ._workflows.store import MongoWorkflowStore
 
 
 @hookimpl
@@ -24,7 +25,11 @@ def kode_register_backends(registry: Registry) -> None:
         "mongo",
         options=MongoOptions,
         factory=MongoBackend,
-        stores={"sessions": MongoSessionStore, "agents": MongoAgentStore},
+        stores={
+            "sessions": MongoSessionStore,
+            "agents": MongoAgentStore,
+            "workflows": MongoWorkflowStore,
+        },
         aliases=("mongodb",),
         url_schemes=("mongodb", "mongodb+srv"),
         url_options=_url_options,

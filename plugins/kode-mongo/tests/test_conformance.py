@@ -9,6 +9,7 @@ from kode_core.testing import (
     EngineConformance,
     SessionStoreConformance,
     StoreFactory,
+    WorkflowStoreConformance,
 )
 
 
@@ -27,6 +28,12 @@ class TestMongoSessionStore(SessionStoreConformance):
 
 
 class TestMongoAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
+        return mongo_factory
+
+
+class TestMongoWorkflowStore(WorkflowStoreConformance):
     @pytest.fixture
     def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
         return mongo_factory
