@@ -16,6 +16,7 @@ backend declares ``shared_across_processes``) other OS processes.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -32,6 +33,10 @@ from ._bad_input_checks import BadInputChecks
 from ._race_checks import RaceChecks
 
 RUN = "run-1"
+
+
+def _random_id(length: int) -> str:
+    return "".join(chr(0x20000 + secrets.randbelow(0xA000)) for _ in range(length))
 
 
 def _now() -> datetime:
@@ -156,6 +161,28 @@ class WorkflowStoreConformance(RaceChecks, BadInputChecks, ConformanceSuite):
         await other.insert_step(RUN, "s")  # its own (run, step) space
         assert await other.list_runs() == []
         assert len(await store.list_runs()) == 1
+
+    async def test_the_longest_ids_work_in_every_method(self, store: WorkflowStore) -> None:
+        # 512 random four-byte characters: the longest id accepted, and not compressible.
+        longest, other = (_random_id(512) for _ in range(2))
+        await store.create_run(longest, run_id=longest)
+        await store.insert_step(longest, longest)
+        with pytest.raises(ConflictError):
+            await store.insert_step(longest, longest)
+        await store.insert_step(longest, other)
+        assert (await store.claim_step(longest, longest)).won
+        await store.update_run_state(longest, longest, 1)
+        await store.update_run_state(longest, other, 2)
+        assert await store.get_run_state(longest) == {longest: 1, other: 2}
+        await store.upsert_version(longest, longest, {"g": 1})
+        await store.upsert_version(longest, other, {"g": 2})
+        version = await store.get_version(longest, other)
+        assert version is not None
+        assert version.graph == {"g": 2}
+        async with store.run_lock(longest, timeout=5):
+            pass
+        assert [r.workflow for r in await store.list_runs(longest)] == [longest]
+        assert await store.delete_run(longest)
 
     # -- steps ----------------------------------------------------------------------------
 

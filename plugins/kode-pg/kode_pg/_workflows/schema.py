@@ -9,7 +9,7 @@ other families', with their own version record (component ``workflows``):
 ``wf_state``
     One row per ``(run_id, name)`` state key: a key is merged by an upsert of its row.
 ``wf_steps``
-    One row per step; ``UNIQUE (run_id, step_name)`` makes the losing insert of a
+    One row per step; ``UNIQUE (run_id, step_key)`` makes the losing insert of a
     race fail. Indexed by ``(status, updated_ms)`` for undispatched steps.
 ``wf_attempts``
     The attempt history: the step's columns per ``(step_id, attempt_count)``.
@@ -18,6 +18,10 @@ other families', with their own version record (component ``workflows``):
 ``wf_locks``
     Run-lock leases, timed by the server's clock; kept across a delete so fencing
     tokens never repeat.
+
+A btree entry must stay under about 2,700 bytes and an id may be 512 four-byte
+characters, so a key of two ids holds a 256-bit digest of the second one
+(``name_key``, ``step_key``, ``hash_key``; see :func:`~.sql.id_digest`) instead of its text.
 """
 
 from __future__ import annotations
@@ -66,20 +70,22 @@ _V1: tuple[LiteralString, ...] = (
     )""",
     "CREATE INDEX IF NOT EXISTS wf_runs_by_time ON {schema}.wf_runs (created_ms, run_id)",
     """CREATE INDEX IF NOT EXISTS wf_runs_by_workflow
-        ON {schema}.wf_runs (workflow, created_ms, run_id)""",
+        ON {schema}.wf_runs (workflow, created_ms)""",
     """CREATE INDEX IF NOT EXISTS wf_runs_by_status
         ON {schema}.wf_runs (status, updated_ms, run_id)""",
     """CREATE TABLE IF NOT EXISTS {schema}.wf_state (
         run_id text COLLATE "C" NOT NULL,
         name text COLLATE "C" NOT NULL,
+        name_key bytea NOT NULL,
         value text NOT NULL,
-        PRIMARY KEY (run_id, name)
+        PRIMARY KEY (run_id, name_key)
     )""",
     "CREATE TABLE IF NOT EXISTS {schema}.wf_steps ("
     + _STEP_COLUMNS
     + """,
+        step_key bytea NOT NULL,
         PRIMARY KEY (step_id),
-        UNIQUE (run_id, step_name)
+        UNIQUE (run_id, step_key)
     )""",
     """CREATE INDEX IF NOT EXISTS wf_steps_by_status
         ON {schema}.wf_steps (status, updated_ms, step_id)""",
@@ -93,11 +99,12 @@ _V1: tuple[LiteralString, ...] = (
     """CREATE TABLE IF NOT EXISTS {schema}.wf_versions (
         workflow_name text COLLATE "C" NOT NULL,
         graph_hash text COLLATE "C" NOT NULL,
+        hash_key bytea NOT NULL,
         graph text NOT NULL,
         source text,
         status text NOT NULL,
         created_ms bigint NOT NULL,
-        PRIMARY KEY (workflow_name, graph_hash)
+        PRIMARY KEY (workflow_name, hash_key)
     )""",
     """CREATE TABLE IF NOT EXISTS {schema}.wf_locks (
         run_id text COLLATE "C" PRIMARY KEY,

@@ -7,6 +7,7 @@ Values are always parameters; column names come from the core's fixed
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -63,8 +64,8 @@ class WorkflowStatements:
         self.finished = list(FINISHED_STATUSES)
         self.get_state = q("SELECT name, value FROM {s}.wf_state WHERE run_id = %s")
         self.put_state = q(
-            "INSERT INTO {s}.wf_state (run_id, name, value) VALUES (%s, %s, %s)"
-            " ON CONFLICT (run_id, name) DO UPDATE SET value = EXCLUDED.value"
+            "INSERT INTO {s}.wf_state (run_id, name, name_key, value) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (run_id, name_key) DO UPDATE SET value = EXCLUDED.value"
         )
         # One statement: the run row and everything hanging off it go together.
         self.delete_runs = q(
@@ -74,11 +75,13 @@ class WorkflowStatements:
             " kv AS (DELETE FROM {s}.wf_state WHERE run_id = ANY(%(ids)s))"
             " SELECT count(*) FROM gone"
         )
-        self.insert_step = q("INSERT INTO {s}.wf_steps ({steps}) VALUES ({step_values})")
+        self.insert_step = q(
+            "INSERT INTO {s}.wf_steps ({steps}, step_key) VALUES ({step_values}, %s)"
+        )
         self.insert_attempt = q("INSERT INTO {s}.wf_attempts ({steps}) VALUES ({step_values})")
-        self.get_step = q("SELECT {steps} FROM {s}.wf_steps WHERE run_id = %s AND step_name = %s")
+        self.get_step = q("SELECT {steps} FROM {s}.wf_steps WHERE run_id = %s AND step_key = %s")
         self.lock_step = q(
-            "SELECT {steps} FROM {s}.wf_steps WHERE run_id = %s AND step_name = %s FOR UPDATE"
+            "SELECT {steps} FROM {s}.wf_steps WHERE run_id = %s AND step_key = %s FOR UPDATE"
         )
         self.lock_step_by_id = q("SELECT {steps} FROM {s}.wf_steps WHERE step_id = %s FOR UPDATE")
         self.list_steps = q(
@@ -93,14 +96,14 @@ class WorkflowStatements:
             " ORDER BY updated_ms, step_id LIMIT %s"
         )
         self.insert_version = q(
-            f"INSERT INTO {{s}}.wf_versions ({_VERSION}) VALUES (%s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT DO NOTHING"
+            f"INSERT INTO {{s}}.wf_versions ({_VERSION}, hash_key)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
         )
         self.set_version_status = q(
-            "UPDATE {s}.wf_versions SET status = %s WHERE workflow_name = %s AND graph_hash = %s"
+            "UPDATE {s}.wf_versions SET status = %s WHERE workflow_name = %s AND hash_key = %s"
         )
         self.get_version = q(
-            f"SELECT {_VERSION} FROM {{s}}.wf_versions WHERE workflow_name = %s AND graph_hash = %s"
+            f"SELECT {_VERSION} FROM {{s}}.wf_versions WHERE workflow_name = %s AND hash_key = %s"
         )
         # The lease: taken if absent, released or lapsed by the server's clock, with the
         # grant counter bumped in the same statement (tokens only ever grow).
@@ -144,6 +147,11 @@ class WorkflowStatements:
         return sql.SQL(
             "UPDATE {}.wf_attempts SET {} WHERE step_id = %s AND attempt_count = %s"
         ).format(self.schema, _assignments(columns))
+
+
+def id_digest(text: str) -> bytes:
+    """The 256-bit digest that stands for the second id of a two-id key in its index."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=32).digest()
 
 
 @functools.lru_cache(maxsize=1024)

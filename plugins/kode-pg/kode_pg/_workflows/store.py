@@ -26,7 +26,7 @@ from kode_core.workflows import (
 from .._backend import Connection, PgBackend
 from .._options import PgOptions
 from .schema import WORKFLOWS
-from .sql import workflow_statements
+from .sql import id_digest, workflow_statements
 
 
 def _step(values: Sequence[Any]) -> StepRow:
@@ -97,7 +97,7 @@ class PgWorkflowStore(WorkflowStore):
         return dict(await self._rows(self._sql.get_state, (run_id,)))
 
     async def _put_state(self, run_id: str, name: str, value: str) -> None:
-        await self._count(self._sql.put_state, (run_id, name, value))
+        await self._count(self._sql.put_state, (run_id, name, id_digest(name), value))
 
     async def _delete_run(self, run_id: str) -> bool:
         [(count,)] = await self._rows(self._sql.delete_runs, {"ids": [run_id]})
@@ -134,7 +134,8 @@ class PgWorkflowStore(WorkflowStore):
         async with self._connection() as conn:
             try:
                 async with conn.transaction():
-                    await conn.execute(self._sql.insert_step, params)
+                    key = id_digest(row["step_name"])
+                    await conn.execute(self._sql.insert_step, (*params, key))
                     await conn.execute(self._sql.insert_attempt, params)
             except psycopg.errors.UniqueViolation:  # the engine's unique (run_id, step_name)
                 raise ConflictError(
@@ -144,7 +145,7 @@ class PgWorkflowStore(WorkflowStore):
                 ) from None
 
     async def _get_step(self, run_id: str, step_name: str) -> StepRow | None:
-        rows = await self._rows(self._sql.get_step, (run_id, step_name))
+        rows = await self._rows(self._sql.get_step, (run_id, id_digest(step_name)))
         return _step(rows[0]) if rows else None
 
     async def _list_steps(self, run_id: str) -> builtins.list[StepRow]:
@@ -160,7 +161,8 @@ class PgWorkflowStore(WorkflowStore):
             if match.by_id:
                 cur = await conn.execute(sql.lock_step_by_id, (match.step_id,))
             else:
-                cur = await conn.execute(sql.lock_step, (match.run_id, match.step_name))
+                key = id_digest(str(match.step_name))
+                cur = await conn.execute(sql.lock_step, (match.run_id, key))
             found = await cur.fetchone()
             if found is None:
                 return None
@@ -192,15 +194,15 @@ class PgWorkflowStore(WorkflowStore):
 
     async def _insert_version(self, row: VersionRow) -> None:
         params = (row.workflow_name, row.graph_hash, row.graph, row.source, row.status,
-                  row.created_ms)  # fmt: skip
+                  row.created_ms, id_digest(row.graph_hash))  # fmt: skip
         await self._count(self._sql.insert_version, params)
 
     async def _set_version_status(self, workflow_name: str, graph_hash: str, status: str) -> bool:
-        params = (status, workflow_name, graph_hash)
+        params = (status, workflow_name, id_digest(graph_hash))
         return await self._count(self._sql.set_version_status, params) == 1
 
     async def _get_version(self, workflow_name: str, graph_hash: str) -> VersionRow | None:
-        rows = await self._rows(self._sql.get_version, (workflow_name, graph_hash))
+        rows = await self._rows(self._sql.get_version, (workflow_name, id_digest(graph_hash)))
         return VersionRow(*rows[0]) if rows else None
 
     # -- the run lock: a lease row per run, on the server's clock --------------------------
