@@ -75,7 +75,8 @@ return 1
 """
 )
 
-#: ARGV: prefix, escaped run id. Deletes the run and everything of it; 1 if the run existed.
+#: ARGV: prefix, escaped run id, run id. Deletes the run and everything of it; 1 if the
+#: run existed.
 DELETE_RUN_LUA = (
     _HELPERS
     + """
@@ -87,11 +88,12 @@ for _, step_id in ipairs(redis.call('HVALS', steps_key)) do
   redis.call('ZREM', P .. ':pending', step_id)
 end
 redis.call('DEL', steps_key, P .. ':state:' .. ARGV[2])
+-- Out of the indexes even if the row is gone, so no sweep finds the id again.
+redis.call('ZREM', P .. ':runs', ARGV[3])
+redis.call('ZREM', P .. ':runs:running', ARGV[3])
+redis.call('ZREM', P .. ':runs:finished', ARGV[3])
 if run.run_id == nil then return 0 end
 redis.call('DEL', key)
-redis.call('ZREM', P .. ':runs', run.run_id)
-redis.call('ZREM', P .. ':runs:running', run.run_id)
-redis.call('ZREM', P .. ':runs:finished', run.run_id)
 redis.call('ZREM', run.wf_index, run.run_id)
 if redis.call('HINCRBY', P .. ':workflows', run.workflow, -1) <= 0 then
   redis.call('HDEL', P .. ':workflows', run.workflow)

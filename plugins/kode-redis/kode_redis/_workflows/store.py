@@ -158,7 +158,8 @@ class RedisWorkflowStore(WorkflowStore):
     async def _delete_run(self, run_id: str) -> bool:
         _, scripts = await self._ready()
         with self._backend.errors():
-            return bool(int(await scripts.delete_run(args=[self._prefix, escape(run_id)])))
+            deleted = await scripts.delete_run(args=[self._prefix, escape(run_id), run_id])
+        return bool(int(deleted))
 
     async def _prune(self, before_ms: int) -> int:
         client, _ = await self._ready()
