@@ -7,10 +7,11 @@ import math
 from datetime import datetime
 from typing import Any, TypeVar
 
-from .._errors import InvalidRecordError
+from .._errors import InvalidRecordError, NotFoundError
 from .._record_codec import check_json, choice, dumps, to_ms
 from .._text import MAX_JSON_DEPTH, unencodable, utf8_size
 from ..agents._store import check_agent_id
+from ._rows import StepMatch
 
 _E = TypeVar("_E", bound=enum.Enum)
 _INT64 = 2**63
@@ -73,3 +74,17 @@ def encode_checked(value: Any, name: str, max_bytes: int) -> str:
             name, f"is {size} bytes of JSON, over the limit of {max_bytes} bytes"
         )
     return text
+
+
+def run_not_found(run_id: str) -> NotFoundError:
+    return NotFoundError(f"no workflow run {run_id!r}", run_id=run_id)
+
+
+def step_not_found(match: StepMatch) -> NotFoundError:
+    if match.by_id:
+        return NotFoundError(f"no step {match.step_id!r}", step_id=match.step_id)
+    return NotFoundError(
+        f"run {match.run_id!r} has no step {match.step_name!r}",
+        run_id=match.run_id,
+        step_name=match.step_name,
+    )

@@ -29,6 +29,8 @@ from ._checks import (
     check_optional_id,
     check_time,
     encode_checked,
+    run_not_found,
+    step_not_found,
 )
 from ._lock import RunLock
 from ._queries import WorkflowQueries
@@ -106,7 +108,7 @@ class WorkflowStore(WorkflowQueries):
         """The run; raises :class:`~kode_core.NotFoundError` if it is not stored."""
         row = await self._get_run(check_id(run_id, "run_id"))
         if row is None:
-            raise _run_not_found(run_id)
+            raise run_not_found(run_id)
         return run_record(row)
 
     async def update_run_status(
@@ -118,7 +120,7 @@ class WorkflowStore(WorkflowQueries):
         out = None if output is None else self._encode(output, "output")
         err = None if error is None else self._encode(error, "error")
         if not await self._update_run_status(run_id, value.value, out, err, now_ms()):
-            raise _run_not_found(run_id)
+            raise run_not_found(run_id)
 
     async def get_run_state(self, run_id: str) -> dict[str, Any]:
         """The run's state: every key set by :meth:`update_run_state` (empty if none)."""
@@ -279,7 +281,7 @@ class WorkflowStore(WorkflowQueries):
         ]
         outcome = await self._update_step(match, updates)
         if outcome is None:
-            raise _step_not_found(match)
+            raise step_not_found(match)
         won, row = outcome
         return StepClaim(won, step_record(row))
 
@@ -291,7 +293,7 @@ class WorkflowStore(WorkflowQueries):
     async def _apply(self, match: StepMatch, updates: Sequence[StepUpdate]) -> StepState:
         outcome = await self._update_step(match, updates)
         if outcome is None:
-            raise _step_not_found(match)
+            raise step_not_found(match)
         return step_record(outcome[1])
 
     # -- locks and recovery ------------------------------------------------------------------
@@ -406,17 +408,3 @@ class WorkflowStore(WorkflowQueries):
     @abc.abstractmethod
     async def _lock_release(self, run_id: str, owner: str) -> None:
         """Free the lease if ``owner`` holds it."""
-
-
-def _run_not_found(run_id: str) -> NotFoundError:
-    return NotFoundError(f"no workflow run {run_id!r}", run_id=run_id)
-
-
-def _step_not_found(match: StepMatch) -> NotFoundError:
-    if match.by_id:
-        return NotFoundError(f"no step {match.step_id!r}", step_id=match.step_id)
-    return NotFoundError(
-        f"run {match.run_id!r} has no step {match.step_name!r}",
-        run_id=match.run_id,
-        step_name=match.step_name,
-    )
