@@ -155,9 +155,10 @@ class PgWorkflowStore(WorkflowStore):
         self, match: StepMatch, updates: Sequence[StepUpdate]
     ) -> tuple[bool, StepRow] | None:
         sql = self._sql
-        async with self._connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.pipeline(), conn.transaction():
             # The row lock makes concurrent changes of one step queue; each sees the
-            # status the one before it left.
+            # status the one before it left. Pipelined: BEGIN and the locking read go in
+            # one round trip, both updates and COMMIT in the next.
             if match.by_id:
                 cur = await conn.execute(sql.lock_step_by_id, (match.step_id,))
             else:
