@@ -58,6 +58,7 @@ from .deployments import DEPLOYMENTS, DeploymentStore, deployment_stores, heartb
 from .hookspecs import hookimpl
 from .secrets import SECRETS, SecretStore, SecretValue, secret_stores
 from .sessions import SESSIONS, SessionStore, session_stores, store_from_env
+from .workflows import WORKFLOWS, WorkflowStore, workflow_stores
 
 __all__ = [
     "AGENTS",
@@ -65,6 +66,7 @@ __all__ = [
     "DEPLOYMENTS",
     "SECRETS",
     "SESSIONS",
+    "WORKFLOWS",
     "AgentStore",
     "BackendError",
     "BackendInfo",
@@ -102,6 +104,7 @@ __all__ = [
     "StoreSpecError",
     "UnknownKindError",
     "UnknownOptionError",
+    "WorkflowStore",
     "__version__",
     "agent_stores",
     "channel_stores",
@@ -120,6 +123,7 @@ __all__ = [
     "store_config_from_env",
     "store_from_env",
     "stores",
+    "workflow_stores",
 ]
 
 from ._moved import __getattr__  # noqa: F401 - the names that moved serve with a warning

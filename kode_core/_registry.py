@@ -41,6 +41,7 @@ BUILTINS = (
     "kode_core.secrets._plugin",
     "kode_core.channels._plugin",
     "kode_core.deployments._plugin",
+    "kode_core.workflows._plugin",
 )
 
 #: ``url_options(parts) -> server-side options`` of a store URL; raises ``ValueError(problem)``.

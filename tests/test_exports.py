@@ -15,6 +15,8 @@ import kode_core.testing.agents
 import kode_core.testing.channels
 import kode_core.testing.deployments
 import kode_core.testing.sessions
+import kode_core.testing.workflows
+import kode_core.workflows
 from kode_core.testing import check_exports
 
 MODULES = [
@@ -30,6 +32,8 @@ MODULES = [
     kode_core.testing.channels,
     kode_core.testing.deployments,
     kode_core.testing.sessions,
+    kode_core.testing.workflows,
+    kode_core.workflows,
 ]
 
 

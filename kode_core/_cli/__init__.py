@@ -26,7 +26,7 @@ from .._errors import KodeError, UnknownKindError
 from .._registry import missing_kind_hint
 from .._version import __version__
 from . import _demo as _demo
-from . import _deployments, _secrets, _sessions, _status, _transfer
+from . import _deployments, _secrets, _sessions, _status, _transfer, _workflows
 from ._common import HelpFormatter, shorten
 
 #: Longest error line printed; the rest is cut (a message may quote a 10,000-character id).
@@ -86,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     _status.add_commands(commands)
     _sessions.add_commands(commands)
+    _workflows.add_commands(commands)
     _transfer.add_commands(commands)
     _demo.add_commands(commands)
     _secrets.add_commands(commands)

@@ -29,6 +29,7 @@ from .deployments import DeploymentStoreConformance
 from .secrets import MemoryRawSecretRows, RawSecretRows, SecretStoreConformance
 from .servers import TestServer, mongo_server, postgres_server, redis_server
 from .sessions import SessionStoreConformance
+from .workflows import WorkflowStoreConformance
 
 __all__ = [
     "AgentStoreConformance",
@@ -45,6 +46,7 @@ __all__ = [
     "SessionStoreConformance",
     "StoreFactory",
     "TestServer",
+    "WorkflowStoreConformance",
     "check_exports",
     "check_plugin",
     "mongo_server",

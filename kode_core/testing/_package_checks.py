@@ -82,7 +82,14 @@ class PackageConformance:
     backend: ClassVar[type]
     options: ClassVar[type]
     #: The service families the kind provides.
-    families: ClassVar[tuple[str, ...]] = ("agents", "secrets", "sessions")
+    families: ClassVar[tuple[str, ...]] = (
+        "agents",
+        "channels",
+        "deployments",
+        "secrets",
+        "sessions",
+        "workflows",
+    )
     aliases: ClassVar[tuple[str, ...]] = ()
     url_schemes: ClassVar[tuple[str, ...]] = ()
     env_location: ClassVar[tuple[str, ...]] = ()

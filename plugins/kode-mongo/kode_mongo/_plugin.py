@@ -18,6 +18,7 @@ from ._deployments.store import MongoDeploymentStore
 from ._options import MongoOptions
 from ._secrets.store import MongoSecretStore
 from ._sessions.store import MongoSessionStore
+from ._workflows.store import MongoWorkflowStore
 
 
 @hookimpl
@@ -33,6 +34,7 @@ def kode_register_backends(registry: Registry) -> None:
             "secrets": MongoSecretStore,
             "channels": MongoChannelStore,
             "deployments": MongoDeploymentStore,
+            "workflows": MongoWorkflowStore,
         },
         aliases=("mongodb",),
         url_schemes=("mongodb", "mongodb+srv"),

@@ -18,6 +18,7 @@ from kode_core.testing import (
     SessionStoreConformance,
     StoreFactory,
     TestServer,
+    WorkflowStoreConformance,
 )
 from kode_core.testing.agents import EngineDump
 from kode_mongo._secrets.raw import MongoRawSecretRows
@@ -64,6 +65,12 @@ class TestMongoChannelStore(ChannelStoreConformance):
 
 
 class TestMongoDeploymentStore(DeploymentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
+        return mongo_factory
+
+
+class TestMongoWorkflowStore(WorkflowStoreConformance):
     @pytest.fixture
     def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
         return mongo_factory

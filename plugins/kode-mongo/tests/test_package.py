@@ -9,5 +9,5 @@ class TestPackage(PackageConformance):
     backend, options = kode_mongo.MongoBackend, kode_mongo.MongoOptions
     aliases = ("mongodb",)
     url_schemes = ("mongodb", "mongodb+srv")
-    families = ("agents", "channels", "deployments", "secrets", "sessions")
+    families = ("agents", "channels", "deployments", "secrets", "sessions", "workflows")
     env_location = ("KODE_MONGO_URL",)

@@ -20,6 +20,7 @@ from ._deployments.store import PgDeploymentStore
 from ._options import PgOptions
 from ._secrets.store import PgSecretStore
 from ._sessions.store import PgSessionStore
+from ._workflows.store import PgWorkflowStore
 
 #: The variables a URL is assembled from when ``KODE_PG_URL`` is not set (a password
 #: alone locates no server).
@@ -39,6 +40,7 @@ def kode_register_backends(registry: Registry) -> None:
             "secrets": PgSecretStore,
             "channels": PgChannelStore,
             "deployments": PgDeploymentStore,
+            "workflows": PgWorkflowStore,
         },
         aliases=("postgres", "postgresql"),
         url_schemes=("postgresql", "postgres"),

@@ -16,6 +16,7 @@ from kode_core.testing import (
     SessionStoreConformance,
     StoreFactory,
     TestServer,
+    WorkflowStoreConformance,
 )
 from kode_core.testing.agents import EngineDump
 from kode_pg._secrets.raw import PgRawSecretRows
@@ -109,6 +110,12 @@ class TestPgChannelStore(ChannelStoreConformance):
 
 
 class TestPgDeploymentStore(DeploymentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory
+
+
+class TestPgWorkflowStore(WorkflowStoreConformance):
     @pytest.fixture
     def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
         return pg_factory

@@ -12,7 +12,7 @@ class TestPackage(PackageConformance):
     backend, options = kode_pg.PgBackend, kode_pg.PgOptions
     aliases = ("postgres", "postgresql")
     url_schemes = ("postgresql", "postgres")
-    families = ("agents", "channels", "deployments", "secrets", "sessions")
+    families = ("agents", "channels", "deployments", "secrets", "sessions", "workflows")
     env_location = ("KODE_PG_URL", "POSTGRES_HOST")
 
 

@@ -15,6 +15,7 @@ from ._deployments.store import RedisDeploymentStore
 from ._options import RedisOptions
 from ._secrets.store import RedisSecretStore
 from ._sessions.store import RedisSessionStore
+from ._workflows.store import RedisWorkflowStore
 
 
 @hookimpl
@@ -30,6 +31,7 @@ def kode_register_backends(registry: Registry) -> None:
             "secrets": RedisSecretStore,
             "channels": RedisChannelStore,
             "deployments": RedisDeploymentStore,
+            "workflows": RedisWorkflowStore,
         },
         url_schemes=("redis", "rediss"),
         url_options=server_url_options,

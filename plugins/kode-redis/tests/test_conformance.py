@@ -15,6 +15,7 @@ from kode_core.testing import (
     SessionStoreConformance,
     StoreFactory,
     TestServer,
+    WorkflowStoreConformance,
 )
 from kode_core.testing.agents import EngineDump
 from kode_redis._secrets.raw import RedisRawSecretRows
@@ -61,6 +62,12 @@ class TestRedisChannelStore(ChannelStoreConformance):
 
 
 class TestRedisDeploymentStore(DeploymentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory
+
+
+class TestRedisWorkflowStore(WorkflowStoreConformance):
     @pytest.fixture
     def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
         return redis_factory

@@ -14,7 +14,7 @@ class TestPackage(PackageConformance):
     backend, options = kode_redis.RedisBackend, kode_redis.RedisOptions
     aliases = ()
     url_schemes = ("redis", "rediss")
-    families = ("agents", "channels", "deployments", "secrets", "sessions")
+    families = ("agents", "channels", "deployments", "secrets", "sessions", "workflows")
     env_location = ("KODE_REDIS_URL",)
 
 

@@ -18,6 +18,7 @@ from ._deployments.store import SqliteDeploymentStore
 from ._options import SqliteOptions
 from ._secrets.store import SqliteSecretStore
 from ._sessions.store import SqliteSessionStore
+from ._workflows.store import SqliteWorkflowStore
 
 _URL_USAGE = "write sqlite:///relative/path.db or sqlite:////absolute/path.db"
 
@@ -35,6 +36,7 @@ def kode_register_backends(registry: Registry) -> None:
             "secrets": SqliteSecretStore,
             "channels": SqliteChannelStore,
             "deployments": SqliteDeploymentStore,
+            "workflows": SqliteWorkflowStore,
         },
         url_schemes=("sqlite",),
         url_options=_url_options,

@@ -17,6 +17,7 @@ from kode_core.testing import (
     SecretStoreConformance,
     SessionStoreConformance,
     StoreFactory,
+    WorkflowStoreConformance,
 )
 from kode_core.testing.agents import EngineDump
 from kode_sqlite._secrets.raw import SqliteRawSecretRows
@@ -63,6 +64,12 @@ class TestSqliteChannelStore(ChannelStoreConformance):
 
 
 class TestSqliteDeploymentStore(DeploymentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory
+
+
+class TestSqliteWorkflowStore(WorkflowStoreConformance):
     @pytest.fixture
     def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
         return sqlite_factory

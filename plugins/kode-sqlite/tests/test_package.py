@@ -14,7 +14,7 @@ class TestPackage(PackageConformance):
     aliases = ()
     url_schemes = ("sqlite",)
     env_location = ()
-    families = ("agents", "channels", "deployments", "secrets", "sessions")
+    families = ("agents", "channels", "deployments", "secrets", "sessions", "workflows")
 
 
 @pytest.mark.parametrize(
