@@ -54,11 +54,15 @@ from .agents import (
     create_store_from_env,
 )
 from .hookspecs import hookimpl
+from .runs import RUNS, RunStore, run_stores
 from .sessions import SESSIONS, SessionStore, session_stores, store_from_env
+from .threads import THREADS, ThreadStore, thread_stores
 
 __all__ = [
     "AGENTS",
+    "RUNS",
     "SESSIONS",
+    "THREADS",
     "AgentStore",
     "BackendError",
     "BackendInfo",
@@ -84,12 +88,14 @@ __all__ = [
     "PluginError",
     "QueryableAgentStore",
     "Registry",
+    "RunStore",
     "SchemaVersionError",
     "ServerOnlyOptionError",
     "SessionStore",
     "Store",
     "StoreConfig",
     "StoreSpecError",
+    "ThreadStore",
     "UnknownKindError",
     "UnknownOptionError",
     "__version__",
@@ -102,10 +108,12 @@ __all__ = [
     "load_registry",
     "now_ms",
     "parse_store",
+    "run_stores",
     "session_stores",
     "store_config_from_env",
     "store_from_env",
     "stores",
+    "thread_stores",
 ]
 
 from ._moved import __getattr__  # noqa: F401 - the names that moved serve with a warning

@@ -34,7 +34,13 @@ ENTRY_POINT_GROUP = "kode"
 #: Values of ``KODE_DISABLE_PLUGIN_AUTOLOAD`` that leave autoload on (any other turns it off).
 _FALSE_VALUES = frozenset({"", "0", "false", "no", "off"})
 #: The core's own plugins, named (not imported) so this module imports no family.
-BUILTINS = ("kode_core.sessions._plugin", "kode_core.agents._plugin", "kode_core.memory._plugin")
+BUILTINS = (
+    "kode_core.sessions._plugin",
+    "kode_core.agents._plugin",
+    "kode_core.memory._plugin",
+    "kode_core.threads._plugin",
+    "kode_core.runs._plugin",
+)
 
 #: ``url_options(parts) -> server-side options`` of a store URL; raises ``ValueError(problem)``.
 UrlOptions = Callable[[SplitResult], dict[str, Any]]
