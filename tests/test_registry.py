@@ -40,7 +40,7 @@ def test_builtins_only_without_autoload() -> None:
     info = registry.get("memory")
     assert info.distribution == "kode-core"
     assert info.version == kode_core.__version__
-    assert info.services == frozenset({"sessions", "agents"})
+    assert info.services == frozenset({"sessions", "agents", "threads", "runs"})
 
 
 def test_a_map_refuses_a_kind_without_its_service() -> None:

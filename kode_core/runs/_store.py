@@ -101,7 +101,7 @@ class RunStore(Store):
         await self._insert_run(row, rows)
         return checked.run_id
 
-    async def update_run(self, run_id: str, **changes: Any) -> Run:
+    async def update_run(self, run_id: str, /, **changes: Any) -> Run:
         """Change some of a run's fields (:data:`UPDATABLE_FIELDS`) and return the run.
 
         ``updated_at`` becomes now. Setting ``pending_approvals`` replaces the run's

@@ -15,8 +15,10 @@ from .agents import (
     BaseAgentStoreConformance,
     QueryableAgentStoreConformance,
 )
+from .runs import RunStoreConformance
 from .servers import TestServer, mongo_server, postgres_server, redis_server
 from .sessions import SessionStoreConformance
+from .threads import ThreadStoreConformance
 
 __all__ = [
     "AgentStoreConformance",
@@ -24,9 +26,11 @@ __all__ = [
     "EngineConformance",
     "PackageConformance",
     "QueryableAgentStoreConformance",
+    "RunStoreConformance",
     "SessionStoreConformance",
     "StoreFactory",
     "TestServer",
+    "ThreadStoreConformance",
     "check_exports",
     "check_plugin",
     "mongo_server",
