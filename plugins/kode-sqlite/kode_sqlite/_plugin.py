@@ -14,7 +14,9 @@ from kode_core.backend import Registry, env_reader, hookimpl
 from ._agents.store import SqliteAgentStore
 from ._backend import SqliteBackend
 from ._options import SqliteOptions
+from ._runs.store import SqliteRunStore
 from ._sessions.store import SqliteSessionStore
+from ._threads.store import SqliteThreadStore
 
 _URL_USAGE = "write sqlite:///relative/path.db or sqlite:////absolute/path.db"
 
@@ -26,7 +28,12 @@ def kode_register_backends(registry: Registry) -> None:
         "sqlite",
         options=SqliteOptions,
         factory=SqliteBackend,
-        stores={"sessions": SqliteSessionStore, "agents": SqliteAgentStore},
+        stores={
+            "sessions": SqliteSessionStore,
+            "agents": SqliteAgentStore,
+            "threads": SqliteThreadStore,
+            "runs": SqliteRunStore,
+        },
         url_schemes=("sqlite",),
         url_options=_url_options,
         env_options=env_reader({"KODE_SQLITE_PATH": "path"}),

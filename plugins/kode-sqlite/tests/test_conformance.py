@@ -7,8 +7,10 @@ import pytest
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
+    RunStoreConformance,
     SessionStoreConformance,
     StoreFactory,
+    ThreadStoreConformance,
 )
 
 
@@ -27,6 +29,18 @@ class TestSqliteSessionStore(SessionStoreConformance):
 
 
 class TestSqliteAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory
+
+
+class TestSqliteThreadStore(ThreadStoreConformance):
+    @pytest.fixture
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory
+
+
+class TestSqliteRunStore(RunStoreConformance):
     @pytest.fixture
     def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
         return sqlite_factory
