@@ -14,6 +14,7 @@ class TestPackage(PackageConformance):
     aliases = ()
     url_schemes = ("sqlite",)
     env_location = ()
+    families = ("agents", "runs", "sessions", "threads")
 
 
 @pytest.mark.parametrize(
