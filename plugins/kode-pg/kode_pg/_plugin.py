@@ -16,7 +16,9 @@ from kode_core.backend import Registry, hookimpl, server_url_options
 from ._agents.store import PgAgentStore
 from ._backend import PgBackend
 from ._options import PgOptions
+from ._runs.store import PgRunStore
 from ._sessions.store import PgSessionStore
+from ._threads.store import PgThreadStore
 
 #: The variables a URL is assembled from when ``KODE_PG_URL`` is not set (a password
 #: alone locates no server).
@@ -30,7 +32,12 @@ def kode_register_backends(registry: Registry) -> None:
         "pg",
         options=PgOptions,
         factory=PgBackend,
-        stores={"sessions": PgSessionStore, "agents": PgAgentStore},
+        stores={
+            "sessions": PgSessionStore,
+            "agents": PgAgentStore,
+            "threads": PgThreadStore,
+            "runs": PgRunStore,
+        },
         aliases=("postgres", "postgresql"),
         url_schemes=("postgresql", "postgres"),
         url_options=server_url_options,

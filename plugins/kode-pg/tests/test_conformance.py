@@ -7,8 +7,10 @@ import pytest
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
+    RunStoreConformance,
     SessionStoreConformance,
     StoreFactory,
+    ThreadStoreConformance,
 )
 
 
@@ -27,6 +29,18 @@ class TestPgSessionStore(SessionStoreConformance):
 
 
 class TestPgAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory
+
+
+class TestPgThreadStore(ThreadStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory
+
+
+class TestPgRunStore(RunStoreConformance):
     @pytest.fixture
     def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
         return pg_factory
