@@ -11,7 +11,9 @@ from kode_core.backend import Registry, env_reader, hookimpl, server_url_options
 from ._agents.store import RedisAgentStore
 from ._backend import RedisBackend
 from ._options import RedisOptions
+from ._runs.store import RedisRunStore
 from ._sessions.store import RedisSessionStore
+from ._threads.store import RedisThreadStore
 
 
 @hookimpl
@@ -21,7 +23,12 @@ def kode_register_backends(registry: Registry) -> None:
         "redis",
         options=RedisOptions,
         factory=RedisBackend,
-        stores={"sessions": RedisSessionStore, "agents": RedisAgentStore},
+        stores={
+            "sessions": RedisSessionStore,
+            "agents": RedisAgentStore,
+            "threads": RedisThreadStore,
+            "runs": RedisRunStore,
+        },
         url_schemes=("redis", "rediss"),
         url_options=server_url_options,
         env_options=env_reader({"KODE_REDIS_URL": "url"}),

@@ -7,8 +7,10 @@ import pytest
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
+    RunStoreConformance,
     SessionStoreConformance,
     StoreFactory,
+    ThreadStoreConformance,
 )
 
 
@@ -27,6 +29,18 @@ class TestRedisSessionStore(SessionStoreConformance):
 
 
 class TestRedisAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory
+
+
+class TestRedisThreadStore(ThreadStoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory
+
+
+class TestRedisRunStore(RunStoreConformance):
     @pytest.fixture
     def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
         return redis_factory
