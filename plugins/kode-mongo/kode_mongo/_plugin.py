@@ -14,7 +14,9 @@ from kode_core.backend import Registry, env_reader, hookimpl
 from ._agents.store import MongoAgentStore
 from ._backend import MongoBackend
 from ._options import MongoOptions
+from ._runs.store import MongoRunStore
 from ._sessions.store import MongoSessionStore
+from ._threads.store import MongoThreadStore
 
 
 @hookimpl
@@ -24,7 +26,12 @@ def kode_register_backends(registry: Registry) -> None:
         "mongo",
         options=MongoOptions,
         factory=MongoBackend,
-        stores={"sessions": MongoSessionStore, "agents": MongoAgentStore},
+        stores={
+            "sessions": MongoSessionStore,
+            "agents": MongoAgentStore,
+            "threads": MongoThreadStore,
+            "runs": MongoRunStore,
+        },
         aliases=("mongodb",),
         url_schemes=("mongodb", "mongodb+srv"),
         url_options=_url_options,

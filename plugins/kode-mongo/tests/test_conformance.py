@@ -7,8 +7,10 @@ import pytest
 from kode_core.testing import (
     AgentStoreConformance,
     EngineConformance,
+    RunStoreConformance,
     SessionStoreConformance,
     StoreFactory,
+    ThreadStoreConformance,
 )
 
 
@@ -27,6 +29,18 @@ class TestMongoSessionStore(SessionStoreConformance):
 
 
 class TestMongoAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
+        return mongo_factory
+
+
+class TestMongoThreadStore(ThreadStoreConformance):
+    @pytest.fixture
+    def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
+        return mongo_factory
+
+
+class TestMongoRunStore(RunStoreConformance):
     @pytest.fixture
     def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
         return mongo_factory
