@@ -1,6 +1,7 @@
 """``kode``, the operator's command (also ``python -m kode_core``).
 
 Commands: ``backends``, ``doctor``, ``migrate``, ``sessions list|show|count``,
+``threads list|show``, ``runs list|show``,
 ``export``, ``import``, ``copy`` and ``demo``; ``kode COMMAND --help`` shows each one's
 options and an example. A store is named by a URL or a JSON descriptor, else by the
 environment (:func:`~kode_core.store_config_from_env`), else it is the embedded default,
@@ -26,6 +27,7 @@ from .._registry import missing_kind_hint
 from .._version import __version__
 from . import _demo as _demo
 from . import _sessions, _status, _transfer
+from . import _threads as _threads
 from ._common import HelpFormatter, shorten
 
 #: Longest error line printed; the rest is cut (a message may quote a 10,000-character id).
@@ -85,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     _status.add_commands(commands)
     _sessions.add_commands(commands)
+    _threads.add_commands(commands)
     _transfer.add_commands(commands)
     _demo.add_commands(commands)
     return parser

@@ -30,7 +30,7 @@ def test_backends_lists_each_kind_with_distribution_version_and_services(
     assert rows["memory"]["distribution"] == "kode-core"
     assert rows["pg"]["distribution"] == "kode-pg"
     for row in rows.values():
-        assert row["services"] == ["agents", "sessions"], row
+        assert row["services"] == ["agents", "runs", "sessions", "threads"], row
     assert main(["backends"]) == 0
     assert capsys.readouterr().out.startswith("memory   kode-core ")
 
