@@ -110,6 +110,9 @@ class MemoryThreadStore(ThreadStore):
     async def _save_memory(self, scope: str, id: str, body: str, updated_ms: int) -> None:
         self._data.memory[(scope, id)] = body
 
+    async def _all_memory(self) -> builtins.list[tuple[str, str, str]]:
+        return [(scope, id, body) for (scope, id), body in sorted(self._data.memory.items())]
+
     async def _list_threads(self, query: ThreadQuery) -> builtins.list[ThreadRow]:
         data = self._data
         with_agent = None

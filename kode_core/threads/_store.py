@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._clock import now_ms
-from .._errors import InvalidRecordError, NotFoundError
+from .._errors import ConflictError, InvalidRecordError, NotFoundError
 from .._options import BackendOptions
 from .._record_codec import OBJECT, choice, dumps, to_ms
 from .._store import Store
@@ -77,24 +77,39 @@ class ThreadStore(Store):
         await self._insert_thread(ThreadRow(thread_id, resource_id, created, created, body))
         return thread
 
-    async def import_thread(self, thread: Thread | Mapping[str, Any]) -> Thread:
-        """Store a thread as it is, times included (what ``kode import`` and ``copy`` use).
+    async def import_thread(
+        self,
+        thread: Thread | Mapping[str, Any],
+        messages: Sequence[AgentMessage | Mapping[str, Any]] = (),
+    ) -> bool:
+        """Store a thread as it is, times included, with ``messages`` (``kode import``
+        and ``kode copy`` use it); True if the thread was new.
 
-        Raises :class:`~kode_core.ConflictError` if its id exists.
+        A thread the store holds already keeps its record and gains the messages it
+        lacks, so importing twice stores everything once. ``updated_at`` is not moved.
         """
         checked = Thread.coerce(thread, "thread")
         check_id(checked.id, "thread.id")
         check_id(checked.resource_id, "thread.resource_id")
         body = encode_record(checked, "thread", self._max_bytes)
-        row = ThreadRow(
-            checked.id,
-            checked.resource_id,
-            to_ms(checked.created_at),
-            to_ms(checked.updated_at),
-            body,
-        )
-        await self._insert_thread(row)
-        return checked
+        rows = self._message_rows(messages)
+        updated = to_ms(checked.updated_at)
+        row = ThreadRow(checked.id, checked.resource_id, to_ms(checked.created_at), updated, body)
+        try:
+            await self._insert_thread(row)
+            created = True
+        except ConflictError:
+            created = False
+        if rows:
+            await self._append_messages(checked.id, rows, updated)
+        return created
+
+    async def list_working_memory(self) -> builtins.list[tuple[MemoryScope, str, dict[str, Any]]]:
+        """Every working memory of the namespace as ``(scope, id, data)`` (for exports)."""
+        return [
+            (MemoryScope(scope), id, dict(json.loads(body)))
+            for scope, id, body in await self._all_memory()
+        ]
 
     async def get_thread(self, thread_id: str) -> Thread:
         """The thread; raises :class:`~kode_core.NotFoundError` if there is none."""
@@ -149,6 +164,15 @@ class ThreadStore(Store):
         :class:`~kode_core.NotFoundError` if there is no such thread.
         """
         thread_id = check_id(thread_id, "thread_id")
+        rows = self._message_rows(messages)
+        if not rows:
+            return
+        if not await self._append_messages(thread_id, rows, now_ms()):
+            raise NotFoundError(f"no thread {thread_id!r}", thread_id=thread_id)
+
+    def _message_rows(
+        self, messages: Sequence[AgentMessage | Mapping[str, Any]]
+    ) -> builtins.list[MessageRow]:
         rows: list[MessageRow] = []
         for index, value in enumerate(check_list(messages, "messages")):
             path = f"messages[{index}]"
@@ -156,10 +180,7 @@ class ThreadStore(Store):
             check_id(message.id, f"{path}.id")
             body = encode_record(message, path, self._max_bytes)
             rows.append(MessageRow(message.id, to_ms(message.created_at), body))
-        if not rows:
-            return
-        if not await self._append_messages(thread_id, rows, now_ms()):
-            raise NotFoundError(f"no thread {thread_id!r}", thread_id=thread_id)
+        return rows
 
     # -- working memory ---------------------------------------------------------------
 
@@ -224,6 +245,10 @@ class ThreadStore(Store):
     @abc.abstractmethod
     async def _save_memory(self, scope: str, id: str, body: str, updated_ms: int) -> None:
         """Replace the working memory's JSON."""
+
+    @abc.abstractmethod
+    async def _all_memory(self) -> builtins.list[tuple[str, str, str]]:
+        """Every working memory as ``(scope, id, JSON)``."""
 
     @abc.abstractmethod
     async def _list_threads(self, query: ThreadQuery) -> builtins.list[ThreadRow]:

@@ -18,7 +18,7 @@ import pytest
 from ..._builders import BackendPool
 from ..._errors import ConflictError, InvalidRecordError, NotFoundError
 from ...runs import RunScore, RunStore
-from ...threads import AgentMessage, ThreadStore
+from ...threads import AgentMessage, Thread, ThreadStore
 from .._factory import StoreFactory, unique_namespace
 from .._suite_base import ConformanceSuite
 from ..runs import samples as sample
@@ -197,6 +197,36 @@ class ThreadStoreConformance(ConsoleChecks, ConformanceSuite):
         await threads.save_working_memory("x", "thread", {"c": None})
         assert await threads.get_working_memory("x", "thread") == {"c": None}
         assert await threads.get_working_memory("x", "resource") == {"b": [True]}
+
+    async def test_list_working_memory_lists_every_scope_and_id(self, threads: ThreadStore) -> None:
+        await threads.save_working_memory("t1", "thread", {"a": 1})
+        await threads.save_working_memory("u1", "resource", {"b": 2})
+        found = await threads.list_working_memory()
+        assert [(scope.value, id, data) for scope, id, data in found] == [
+            ("resource", "u1", {"b": 2}),
+            ("thread", "t1", {"a": 1}),
+        ]
+
+    # -- import -----------------------------------------------------------------------
+
+    async def test_import_thread_keeps_times_and_adds_only_missing_messages(
+        self, threads: ThreadStore
+    ) -> None:
+        thread = {
+            "id": "t1",
+            "resource_id": "u",
+            "title": "old",
+            "created_at": sample.at(0),
+            "updated_at": sample.at(5000),
+        }
+        first = [sample.message("m1"), sample.message("m2")]
+        assert await threads.import_thread(thread, first) is True
+        stored = await threads.get_thread("t1")
+        assert stored.to_dict() == Thread.from_dict(thread).to_dict()
+        again = [*first, sample.message("m3")]
+        assert await threads.import_thread({**thread, "title": "new"}, again) is False
+        assert [m.id for m in await threads.get_messages("t1")] == ["m1", "m2", "m3"]
+        assert await threads.get_thread("t1") == stored
 
     # -- cascade ----------------------------------------------------------------------
 

@@ -163,6 +163,11 @@ class MongoThreadStore(ThreadStore):
                 {"_id": {"s": scope, "i": id}}, {"$set": {"u": updated_ms, "j": body}}, upsert=True
             )
 
+    async def _all_memory(self) -> builtins.list[tuple[str, str, str]]:
+        async with self._access.collections() as cols:
+            found = [doc async for doc in cols.memory.find({})]
+        return sorted((doc["_id"]["s"], doc["_id"]["i"], doc["j"]) for doc in found)
+
     async def _list_threads(self, query: ThreadQuery) -> builtins.list[ThreadRow]:
         condition: list[dict[str, Any]] = []
         async with self._access.collections() as cols:

@@ -83,6 +83,7 @@ class ConversationStatements:
             " ON CONFLICT (scope, id) DO UPDATE SET updated_ms = EXCLUDED.updated_ms,"
             " body = EXCLUDED.body"
         )
+        self.all_memory = q("SELECT scope, id, body FROM {s}.thread_memory ORDER BY scope, id")
         # -- runs
         self.insert_run = q(
             "INSERT INTO {s}.run_runs (run_id, thread_id, resource_id, agent_name, status,"

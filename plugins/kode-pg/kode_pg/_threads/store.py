@@ -112,6 +112,10 @@ class PgThreadStore(ThreadStore):
         async with self._connection() as conn:
             await conn.execute(self._st.save_memory, (scope, id, updated_ms, body))
 
+    async def _all_memory(self) -> builtins.list[tuple[str, str, str]]:
+        rows = await self._rows(self._st.all_memory, ())
+        return [(scope, id, body) for scope, id, body in rows]
+
     async def _list_threads(self, query: ThreadQuery) -> builtins.list[ThreadRow]:
         statement, params = self._st.list_threads(query)
         return [ThreadRow(*row) for row in await self._rows(statement, params)]

@@ -118,6 +118,16 @@ class RedisThreadStore(ThreadStore):
         with self._access.backend.errors():
             await client.hset(self._keys.key("memory"), f"{scope}\0{id}", body)
 
+    async def _all_memory(self) -> builtins.list[tuple[str, str, str]]:
+        client, _ = await self._access.ready()
+        with self._access.backend.errors():
+            found = await client.hgetall(self._keys.key("memory"))
+        rows = []
+        for key, body in found.items():
+            scope, _, id = str(key).partition("\0")
+            rows.append((scope, id, str(body)))
+        return sorted(rows)
+
     async def _list_threads(self, query: ThreadQuery) -> builtins.list[ThreadRow]:
         client, _ = await self._access.ready()
         by_update = self._keys.key("threads:by_update")

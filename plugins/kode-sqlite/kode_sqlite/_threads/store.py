@@ -192,6 +192,10 @@ class SqliteThreadStore(ThreadStore):
                   body = excluded.body"""
         await self._write(lambda conn: conn.execute(sql, (scope, id, updated_ms, body)))
 
+    async def _all_memory(self) -> builtins.list[tuple[str, str, str]]:
+        sql = f"SELECT scope, id, body FROM {self._t.memory} ORDER BY scope, id"
+        return [(scope, id, body) for scope, id, body in await self._fetch(sql, ())]
+
     async def _list_threads(self, query: ThreadQuery) -> builtins.list[ThreadRow]:
         sql, params = list_threads_sql(self._t, query)
         return _thread_rows(await self._fetch(sql, params))
