@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from kode_core import BackendPool, run_stores, thread_stores
+from kode_core.testing import unique_namespace
+from kode_core.testing.servers import TestServer
 
 from .conftest import kode, registry
 
@@ -82,3 +84,41 @@ async def test_missing_threads_and_runs_are_errors(tmp_path: Path) -> None:
     done = kode("threads", "list", "--store", f"sqlite:///{tmp_path / 'none.db'}")
     assert done.returncode == 1
     assert "no kode store" in done.stderr
+
+
+async def test_copy_moves_threads_and_runs_from_sqlite_to_postgresql_once(
+    tmp_path: Path, pg_server: TestServer
+) -> None:
+    await _fill(tmp_path / "k.db")
+    source = f"sqlite:///{tmp_path / 'k.db'}"
+    target = f"{pg_server.url}#{unique_namespace('cp')}"
+    exported = kode("export", "--store", source)
+    assert exported.returncode == 0, exported.stderr
+    for _ in range(2):  # a second copy adds nothing
+        done = kode("copy", "--from", source, "--to", target)
+        assert done.returncode == 0, done.stderr
+    assert "1 runs, 1 scores" in kode("copy", "--from", source, "--to", target + "x").stdout
+    assert kode("export", "--store", target).stdout == exported.stdout
+    lines = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert [next(iter(line)) for line in lines] == [
+        "thread",
+        "thread_message",
+        "thread_message",
+        "run",
+        "run_score",
+        "thread",
+        "thread",
+    ]
+
+
+async def test_import_of_an_export_is_idempotent_and_checked_first(tmp_path: Path) -> None:
+    await _fill(tmp_path / "k.db")
+    exported = kode("export", "--store", f"sqlite:///{tmp_path / 'k.db'}").stdout
+    target = f"sqlite:///{tmp_path / 'b.db'}"
+    bad = exported + '{"run": {"run_id": "r-9", "status": "paused"}}\n'
+    done = kode("import", "--store", target, stdin=bad)
+    assert done.returncode == 1
+    assert "line 8" in done.stderr
+    for _ in range(2):
+        assert kode("import", "--store", target, stdin=exported).returncode == 0
+    assert kode("export", "--store", target).stdout == exported
