@@ -56,3 +56,16 @@ def test_the_project_agent_store_example_runs_on_the_embedded_default(tmp_path: 
         "('sqlite',) 1 backend",
     ]
     assert (tmp_path / "kode.db").exists()
+
+
+def test_the_project_readme_threads_and_runs_example_runs(tmp_path: Path) -> None:
+    printed = run_readme_example(PROJECT_README, cwd=tmp_path, heading="## Agent threads and runs")
+    assert printed.splitlines() == [
+        "waiting: r-1",
+        "claimed: True",
+        "again: False",
+        "last message: refund",
+        "acme sees: ['t-1']",
+        "acmeco sees: []",
+        "deleted: True None",
+    ]
