@@ -8,6 +8,7 @@ from __future__ import annotations
 from _harness import main
 from agent_store import AGENT_STORE
 from session_store import SESSION_STORE
+from thread_store import THREAD_STORE
 
 if __name__ == "__main__":
-    main([SESSION_STORE, AGENT_STORE], "benchmarks")
+    main([SESSION_STORE, AGENT_STORE, THREAD_STORE], "benchmarks")
