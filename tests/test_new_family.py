@@ -81,7 +81,9 @@ def test_a_family_from_another_distribution_joins_the_sqlite_kind(tmp_path: Path
     assert {row["kind"]: row["services"] for row in listed}["sqlite"] == [
         "agents",
         "notes",
+        "runs",
         "sessions",
+        "threads",
     ]
     (tmp_path / "use.py").write_text(USE)
     python = bin_dir / "python"
