@@ -70,15 +70,15 @@ class PgThreadStore(ThreadStore):
         self, thread_id: str, last_n: int | None, before: str | None
     ) -> builtins.list[str] | None:
         st = self._st
+        if before is None:  # one statement: no transaction round trips
+            rows = await self._rows(st.load_messages, (thread_id, _NO_END, last_n))
+            return [body for (body,) in rows]
         async with self._connection() as conn, conn.transaction():
-            end = _NO_END
-            if before is not None:
-                cur = await conn.execute(st.message_seq, (thread_id, before, before))
-                found = await cur.fetchone()
-                if found is None:
-                    return None
-                end = found[0]
-            cur = await conn.execute(st.load_messages, (thread_id, end, last_n))
+            cur = await conn.execute(st.message_seq, (thread_id, before, before))
+            found = await cur.fetchone()
+            if found is None:
+                return None
+            cur = await conn.execute(st.load_messages, (thread_id, found[0], last_n))
             return [body for (body,) in await cur.fetchall()]
 
     async def _append_messages(
