@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from kode_core import ConflictError
@@ -91,21 +91,23 @@ class MongoThreadStore(ThreadStore):
     async def _load_messages(
         self, thread_id: str, last_n: int | None, before: str | None
     ) -> builtins.list[str] | None:
+        # A thread's seqs are 1..n without gaps (appends number only the messages they
+        # store), so a page is a bounded range of the (t, q) index, not a sort.
         async with self._access.collections() as cols:
-            condition: dict[str, Any] = {"t": thread_id}
             if before is not None:
                 found = await cols.messages.find_one({"t": thread_id, "i": before}, {"q": 1})
                 if found is None:
                     return None
-                condition["q"] = {"$lt": found["q"]}
-            if last_n == 0:
+                end = found["q"]
+            else:
+                thread = await cols.threads.find_one({"_id": thread_id}, {"n": 1})
+                end = 1 if thread is None else thread["n"] + 1
+            start = 1 if last_n is None else max(1, end - last_n)
+            if start >= end:
                 return []
-            cursor = cols.messages.find(condition, {"j": 1}).sort("q", DESCENDING)
-            if last_n is not None:
-                cursor = cursor.limit(last_n)
-            bodies = [doc["j"] async for doc in cursor]
-        bodies.reverse()
-        return bodies
+            condition = {"t": thread_id, "q": {"$gte": start, "$lt": end}}
+            cursor = cols.messages.find(condition, {"j": 1}).sort("q", ASCENDING)
+            return [doc["j"] async for doc in cursor]
 
     async def _append_messages(
         self, thread_id: str, rows: Sequence[MessageRow], updated_ms: int
