@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from .._record_codec import dumps
+from .._record_codec import dumps, to_ms
 from ._records import Run
 
 #: The keys of a run's JSON kept in approval rows, not in its body.
@@ -84,7 +84,7 @@ def split_run(run: Run, created_ms: int, updated_ms: int) -> tuple[RunRow, list[
                     position,
                     None,
                     resolved.decision.value,
-                    int(resolved.resolved_at.timestamp() * 1000),
+                    to_ms(resolved.resolved_at),
                 )
             )
     row = RunRow(
