@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from kode_core import ConflictError
 from kode_core.runs import ApprovalRow, RunMerge, RunOptions, RunRow, RunStore, StoredRun
@@ -43,6 +43,12 @@ class PgRunStore(RunStore):
     def _connection(self) -> AbstractAsyncContextManager[Connection]:
         return self._backend.connection(self.namespace, RUNS)
 
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Connection]:
+        """A connection in one transaction: every multi-statement read and write."""
+        async with self._connection() as conn, conn.transaction():
+            yield conn
+
     async def _add_approvals(self, conn: Connection, approvals: Sequence[ApprovalRow]) -> None:
         if not approvals:
             return
@@ -66,7 +72,7 @@ class PgRunStore(RunStore):
             row.updated_ms,
             row.body,
         )
-        async with self._connection() as conn, conn.transaction():
+        async with self._transaction() as conn:
             cur = await conn.execute(self._st.insert_run, params)
             if await cur.fetchone() is None:
                 raise ConflictError(f"run {row.run_id!r} exists", run_id=row.run_id)
@@ -76,7 +82,7 @@ class PgRunStore(RunStore):
         self, run_id: str, merge: RunMerge, approvals: Sequence[ApprovalRow] | None
     ) -> StoredRun | None:
         st = self._st
-        async with self._connection() as conn, conn.transaction():
+        async with self._transaction() as conn:
             cur = await conn.execute(st.lock_run, (run_id,))
             found = await cur.fetchone()
             if found is None:
@@ -90,15 +96,15 @@ class PgRunStore(RunStore):
             return await load_run(conn, st, run_id)
 
     async def _load_run(self, run_id: str) -> StoredRun | None:
-        async with self._connection() as conn, conn.transaction():
+        async with self._transaction() as conn:
             return await load_run(conn, self._st, run_id)
 
     async def _thread_runs(self, thread_id: str) -> builtins.list[StoredRun]:
-        async with self._connection() as conn, conn.transaction():
+        async with self._transaction() as conn:
             return await load_thread_runs(conn, self._st, thread_id)
 
     async def _pending_run(self, tool_call_id: str) -> StoredRun | None:
-        async with self._connection() as conn, conn.transaction():
+        async with self._transaction() as conn:
             cur = await conn.execute(self._st.pending_run, (tool_call_id,))
             found = await cur.fetchone()
             return None if found is None else await load_run(conn, self._st, found[0])

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from kode_core import ConflictError
@@ -37,6 +37,12 @@ class PgThreadStore(ThreadStore):
     def _connection(self) -> AbstractAsyncContextManager[Connection]:
         return self._backend.connection(self.namespace, THREADS)
 
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Connection]:
+        """A connection in one transaction: every multi-statement read and write."""
+        async with self._connection() as conn, conn.transaction():
+            yield conn
+
     async def _rows(self, statement: Any, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         async with self._connection() as conn:
             cur = await conn.execute(statement, params)
@@ -58,7 +64,7 @@ class PgThreadStore(ThreadStore):
 
     async def _delete_thread(self, thread_id: str) -> bool:
         st = self._st
-        async with self._connection() as conn, conn.transaction():
+        async with self._transaction() as conn:
             cur = await conn.execute(st.delete_thread, (thread_id,))
             found = await cur.fetchone() is not None
             await conn.execute(st.delete_messages, (thread_id,))
@@ -73,7 +79,7 @@ class PgThreadStore(ThreadStore):
         if before is None:  # one statement: no transaction round trips
             rows = await self._rows(st.load_messages, (thread_id, _NO_END, last_n))
             return [body for (body,) in rows]
-        async with self._connection() as conn, conn.transaction():
+        async with self._transaction() as conn:
             cur = await conn.execute(st.message_seq, (thread_id, before, before))
             found = await cur.fetchone()
             if found is None:
@@ -85,7 +91,7 @@ class PgThreadStore(ThreadStore):
         self, thread_id: str, rows: Sequence[MessageRow], updated_ms: int
     ) -> bool:
         st = self._st
-        async with self._connection() as conn, conn.transaction():
+        async with self._transaction() as conn:
             cur = await conn.execute(st.lock_thread, (updated_ms, thread_id))
             if await cur.fetchone() is None:
                 return False
@@ -121,7 +127,7 @@ class PgThreadStore(ThreadStore):
         return [ThreadRow(*row) for row in await self._rows(statement, params)]
 
     async def _thread_runs(self, thread_id: str) -> builtins.list[StoredRun]:
-        async with self._connection() as conn, conn.transaction():
+        async with self._transaction() as conn:
             return await load_thread_runs(conn, self._st, thread_id)
 
     async def _agent_names(self) -> builtins.list[str]:
