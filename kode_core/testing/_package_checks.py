@@ -82,7 +82,7 @@ class PackageConformance:
     backend: ClassVar[type]
     options: ClassVar[type]
     #: The service families the kind provides.
-    families: ClassVar[tuple[str, ...]] = ("agents", "sessions")
+    families: ClassVar[tuple[str, ...]] = ("agents", "runs", "sessions", "threads")
     aliases: ClassVar[tuple[str, ...]] = ()
     url_schemes: ClassVar[tuple[str, ...]] = ()
     env_location: ClassVar[tuple[str, ...]] = ()

@@ -10,4 +10,3 @@ class TestPackage(PackageConformance):
     aliases = ("mongodb",)
     url_schemes = ("mongodb", "mongodb+srv")
     env_location = ("KODE_MONGO_URL",)
-    families = ("agents", "runs", "sessions", "threads")

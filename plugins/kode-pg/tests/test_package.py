@@ -13,7 +13,6 @@ class TestPackage(PackageConformance):
     aliases = ("postgres", "postgresql")
     url_schemes = ("postgresql", "postgres")
     env_location = ("KODE_PG_URL", "POSTGRES_HOST")
-    families = ("agents", "runs", "sessions", "threads")
 
 
 def test_a_postgres_url_names_the_pg_kind_with_the_url_as_its_option() -> None:

@@ -15,7 +15,6 @@ class TestPackage(PackageConformance):
     aliases = ()
     url_schemes = ("redis", "rediss")
     env_location = ("KODE_REDIS_URL",)
-    families = ("agents", "runs", "sessions", "threads")
 
 
 def test_redis_and_rediss_store_urls_name_the_redis_kind_with_the_url() -> None:

@@ -14,7 +14,6 @@ class TestPackage(PackageConformance):
     aliases = ()
     url_schemes = ("sqlite",)
     env_location = ()
-    families = ("agents", "runs", "sessions", "threads")
 
 
 @pytest.mark.parametrize(
