@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -21,8 +22,10 @@ from ...runs import RunScore, RunStore
 from ...threads import AgentMessage, Thread, ThreadStore
 from .._factory import StoreFactory, unique_namespace
 from .._suite_base import ConformanceSuite
+from ..agents._processes import start, wait_for_file
 from ..runs import samples as sample
 from ._console_checks import ConsoleChecks
+from ._processes import append_messages
 
 #: The paging acceptance: this many messages, a block of them sharing one timestamp.
 LONG_THREAD = 10_000
@@ -183,6 +186,37 @@ class ThreadStoreConformance(ConsoleChecks, ConformanceSuite):
         for writer in range(4):  # each writer's messages in its own order
             own = [i for i in ids if i.startswith(f"w{writer}-")]
             assert own == [f"w{writer}-{i}" for i in range(10)]
+
+    async def test_appenders_in_two_processes_lose_and_reorder_nothing(
+        self, threads: ThreadStore, store_factory: StoreFactory, namespace: str, tmp_path: Path
+    ) -> None:
+        self.needs_processes()
+        await threads.create_thread("user-1", thread_id="shared")
+        signals = tmp_path / "signals"
+        signals.mkdir()
+        writers = [f"p{i}" for i in range(2)]
+        workers = [
+            start(append_messages, store_factory, namespace, "shared", w, 3, 20, str(signals))
+            for w in writers
+        ]
+        try:
+            for writer in writers:
+                await wait_for_file(signals / f"ready-{writer}")
+            (signals / "go").touch()
+            for writer in writers:
+                await wait_for_file(signals / f"done-{writer}", within=120)
+        finally:
+            for worker in workers:
+                worker.join(timeout=30)
+                if worker.is_alive():
+                    worker.kill()
+        assert [w.exitcode for w in workers] == [0, 0]
+        ids = [m.id for m in await threads.get_messages("shared")]
+        assert len(ids) == len(set(ids)) == 2 * 3 * 20
+        for writer in writers:
+            for task in range(3):
+                own = [i for i in ids if i.startswith(f"{writer}.{task}-")]
+                assert own == [f"{writer}.{task}-{n}" for n in range(20)]
 
     async def test_saving_to_a_missing_thread_raises_not_found(self, threads: ThreadStore) -> None:
         with pytest.raises(NotFoundError):
