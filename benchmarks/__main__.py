@@ -9,7 +9,8 @@ from _harness import main
 from agent_store import AGENT_STORE
 from deployment_store import DEPLOYMENT_STORE
 from session_store import SESSION_STORE
+from thread_store import THREAD_STORE
 from workflow_store import WORKFLOW_STORE
 
 if __name__ == "__main__":
-    main([SESSION_STORE, AGENT_STORE, DEPLOYMENT_STORE, WORKFLOW_STORE], "benchmarks")
+    main([SESSION_STORE, AGENT_STORE, DEPLOYMENT_STORE, WORKFLOW_STORE, THREAD_STORE], "benchmarks")

@@ -56,16 +56,20 @@ from .agents import (
 from .channels import CHANNELS, ChannelStore, channel_stores
 from .deployments import DEPLOYMENTS, DeploymentStore, deployment_stores, heartbeating
 from .hookspecs import hookimpl
+from .runs import RUNS, RunStore, run_stores
 from .secrets import SECRETS, SecretStore, SecretValue, secret_stores
 from .sessions import SESSIONS, SessionStore, session_stores, store_from_env
+from .threads import THREADS, ThreadStore, thread_stores
 from .workflows import WORKFLOWS, WorkflowStore, workflow_stores
 
 __all__ = [
     "AGENTS",
     "CHANNELS",
     "DEPLOYMENTS",
+    "RUNS",
     "SECRETS",
     "SESSIONS",
+    "THREADS",
     "WORKFLOWS",
     "AgentStore",
     "BackendError",
@@ -94,6 +98,7 @@ __all__ = [
     "PluginError",
     "QueryableAgentStore",
     "Registry",
+    "RunStore",
     "SchemaVersionError",
     "SecretStore",
     "SecretValue",
@@ -102,6 +107,7 @@ __all__ = [
     "Store",
     "StoreConfig",
     "StoreSpecError",
+    "ThreadStore",
     "UnknownKindError",
     "UnknownOptionError",
     "WorkflowStore",
@@ -118,11 +124,13 @@ __all__ = [
     "load_registry",
     "now_ms",
     "parse_store",
+    "run_stores",
     "secret_stores",
     "session_stores",
     "store_config_from_env",
     "store_from_env",
     "stores",
+    "thread_stores",
     "workflow_stores",
 ]
 

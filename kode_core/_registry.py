@@ -42,6 +42,8 @@ BUILTINS = (
     "kode_core.channels._plugin",
     "kode_core.deployments._plugin",
     "kode_core.workflows._plugin",
+    "kode_core.threads._plugin",
+    "kode_core.runs._plugin",
 )
 
 #: ``url_options(parts) -> server-side options`` of a store URL; raises ``ValueError(problem)``.

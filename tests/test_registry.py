@@ -41,7 +41,7 @@ def test_builtins_only_without_autoload() -> None:
     assert info.distribution == "kode-core"
     assert info.version == kode_core.__version__
     assert info.services == frozenset(
-        {"sessions", "agents", "secrets", "channels", "deployments", "workflows"}
+        {"sessions", "agents", "secrets", "channels", "deployments", "workflows", "threads", "runs"}
     )
 
 

@@ -1,7 +1,8 @@
 """``kode``, the operator's command (also ``python -m kode_core``).
 
 Commands: ``backends``, ``doctor``, ``migrate``, ``sessions list|show|count``,
-``export``, ``import``, ``copy``, ``demo`` and ``deployments list|prune``;
+``threads list|show``, ``runs list|show``, ``export``, ``import``, ``copy``, ``demo``
+and ``deployments list|prune``;
 ``kode COMMAND --help`` shows each one's options and an example. A store is named by a
 URL or a JSON descriptor, else by the environment
 (:func:`~kode_core.store_config_from_env`), else it is the embedded default, SQLite at
@@ -26,7 +27,7 @@ from .._errors import KodeError, UnknownKindError
 from .._registry import missing_kind_hint
 from .._version import __version__
 from . import _demo as _demo
-from . import _deployments, _secrets, _sessions, _status, _transfer, _workflows
+from . import _deployments, _secrets, _sessions, _status, _threads, _transfer, _workflows
 from ._common import HelpFormatter, shorten
 
 #: Longest error line printed; the rest is cut (a message may quote a 10,000-character id).
@@ -87,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     _status.add_commands(commands)
     _sessions.add_commands(commands)
     _workflows.add_commands(commands)
+    _threads.add_commands(commands)
     _transfer.add_commands(commands)
     _demo.add_commands(commands)
     _secrets.add_commands(commands)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import json
 import shutil
 import sys
@@ -28,6 +29,7 @@ from .._descriptor import StoreConfig
 from .._errors import InvalidDataError, InvalidEntryError, InvalidKeyError
 from ..sessions import SessionKey, SessionStore, encode_entry
 from ._common import CliError, is_terminal, open_store, session_settings, store_config
+from ._conversations import ConversationLine, import_lines, open_conversations, parse_conversation
 from ._progress import progress_bar
 
 #: Entries per append of an import; the stores take each batch atomically.
@@ -64,31 +66,45 @@ async def import_file(config: StoreConfig, lines: IO[bytes]) -> int:
     started = time.monotonic()
     async with BackendPool(config.defaults(auto_migrate=False)) as pool:
         max_entry_bytes = session_settings(pool, config).max_entry_bytes
-    total = 0
+    total = 0  # transcript entries, what the progress bar counts
     try:
-        for total, _ in enumerate(parse_lines(lines, max_entry_bytes), start=1):
-            if total % _CHECKPOINT_LINES == 0:
+        for number, item in enumerate(parse_lines(lines, max_entry_bytes), start=1):
+            total += not isinstance(item, ConversationLine)
+            if number % _CHECKPOINT_LINES == 0:
                 await anyio.lowlevel.checkpoint()
     except InvalidDataError as exc:
         raise InvalidDataError(f"{exc}; nothing was stored") from None
     lines.seek(0)
     async with open_store(config) as (_, store):
         read, stored = await append_lines(store, parse_lines(lines, max_entry_bytes), total)
+    conversations = None
+    lines.seek(0)
+    records = (
+        item for item in parse_lines(lines, max_entry_bytes) if isinstance(item, ConversationLine)
+    )
+    first = next(records, None)
+    if first is not None:  # streamed: import_lines holds one batch of messages at a time
+        async with open_conversations(config, existing=False) as stores:
+            if stores is None:
+                raise CliError(f"kind {config.kind!r} keeps no agent threads and runs")
+            conversations = await import_lines(*stores, itertools.chain([first], records))
     print(
         f"imported {read} entries into {config.describe()}: {stored} stored, "
         f"{read - stored} skipped as already present, {time.monotonic() - started:.1f} s"
     )
+    if conversations is not None:
+        print(f"imported agent threads and runs: {conversations.describe()}")
     return 0
 
 
-def parse_lines(lines: IO[bytes], max_entry_bytes: int) -> Iterator[_Line]:
+def parse_lines(lines: IO[bytes], max_entry_bytes: int) -> Iterator[_Line | ConversationLine]:
     """``(key, entry)`` of each non-blank line; :class:`InvalidDataError` names the line."""
     for number, raw in enumerate(lines, start=1):
         if raw.strip():
             yield parse_line(number, raw, max_entry_bytes)
 
 
-def parse_line(number: int, raw: bytes, max_entry_bytes: int) -> _Line:
+def parse_line(number: int, raw: bytes, max_entry_bytes: int) -> _Line | ConversationLine:
     """``(key, entry)`` of an export line, checked as the store checks an append."""
     try:
         text = raw.decode("utf-8")
@@ -102,6 +118,8 @@ def parse_line(number: int, raw: bytes, max_entry_bytes: int) -> _Line:
         raise InvalidDataError(f"line {number}: not valid JSON ({exc})") from None
     except RecursionError:
         raise InvalidDataError(f"line {number}: JSON nested too deep to read") from None
+    if isinstance(value, dict) and (conversation := parse_conversation(number, value)):
+        return conversation
     if not isinstance(value, dict) or set(value) != {"key", "entry"}:
         raise InvalidDataError(f'line {number}: expected {{"key": {{...}}, "entry": {{...}}}}')
     try:
@@ -119,7 +137,9 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
-async def append_lines(store: SessionStore, lines: Iterator[_Line], total: int) -> tuple[int, int]:
+async def append_lines(
+    store: SessionStore, lines: Iterator[_Line | ConversationLine], total: int
+) -> tuple[int, int]:
     """Append checked lines in batches per key; ``(entries read, entries stored)``."""
     read = stored = 0
     key: dict[str, str] | None = None
@@ -136,7 +156,10 @@ async def append_lines(store: SessionStore, lines: Iterator[_Line], total: int) 
             bar.note(f"{stored + added} stored, {read - stored - added} skipped")
             return added
 
-        for line_key, entry in lines:
+        for line in lines:
+            if isinstance(line, ConversationLine):
+                continue  # stored after the transcripts
+            line_key, entry = line
             if line_key != key or len(batch) >= IMPORT_BATCH:
                 stored += await flush()
                 key, batch = line_key, []

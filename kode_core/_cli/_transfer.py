@@ -28,14 +28,17 @@ from ._common import (
     resolve,
     store_config,
 )
-from ._copy import copy_store, count_sessions
+from ._conversations import copy_conversations, export_lines, open_conversations
+from ._copy import CopyTotals, copy_store, count_sessions
 from ._import import run_import
 from ._progress import progress_bar
 
 FORMAT_HELP = (
     "line format: one JSON object per line,\n"
     '  {"key": {"project_key": P, "session_id": S[, "subpath": SUB]}, "entry": {...}}\n'
-    "in project, session, transcript (main first) and entry order."
+    "in project, session, transcript (main first) and entry order; then agent threads\n"
+    'and runs: {"thread": ...}, {"thread_message": ...}, {"run": ...}, {"run_score": ...},\n'
+    '{"working_memory": ...} lines.'
 )
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -141,24 +144,43 @@ async def _project_keys(store: SessionStore, project: str) -> AsyncIterator[dict
         after = page.next_after
 
 
+async def _no_keys() -> AsyncIterator[dict[str, str]]:
+    return
+    yield
+
+
 async def run_export(args: argparse.Namespace) -> int:
     config = store_config(args)
     out = sys.stdout
     lines = 0
     async with open_existing(config) as store:
+        has_sessions = await store.schema_version() != 0  # a store of threads only: none
         total = (
-            await count_sessions(store, transcript_keys, args.project) if is_terminal() else None
+            await count_sessions(store, transcript_keys, args.project)
+            if is_terminal() and has_sessions
+            else None
         )
         with progress_bar("sessions", total) as bar:
-            async for key in transcript_keys(store, args.project):
+            keys = transcript_keys(store, args.project) if has_sessions else _no_keys()
+            async for key in keys:
                 if "subpath" not in key:
                     bar.advance()
                 async for stored in store.iter_entries(key):
                     out.write(_ENCODER.encode({"key": key, "entry": stored.entry}) + "\n")
                     lines += 1
                 bar.note(f"{lines} entries")
+    records = 0
+    async with open_conversations(config, existing=True) as conversations:
+        if conversations is not None:
+            async for line in export_lines(*conversations):
+                out.write(_ENCODER.encode(line) + "\n")
+                records += 1
     out.flush()
-    print(f"kode export: {lines} entries from {config.describe()}", file=sys.stderr)
+    print(
+        f"kode export: {lines} entries and {records} thread and run records "
+        f"from {config.describe()}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -169,10 +191,22 @@ async def run_copy(args: argparse.Namespace) -> int:
         open_existing(source) as reader,
         open_store(target) as (_, writer),
     ):
-        totals = await copy_store(reader, writer, transcript_keys, project=args.project)
+        totals = CopyTotals()
+        if await reader.schema_version() != 0:  # a store of threads only has no sessions
+            totals = await copy_store(reader, writer, transcript_keys, project=args.project)
+    conversations = None
+    if args.project is None:  # threads belong to no project
+        async with (
+            open_conversations(source, existing=True) as read,
+            open_conversations(target, existing=False) as write,
+        ):
+            if read is not None and write is not None:
+                conversations = await copy_conversations(read, write)
     print(
         f"copied {totals.sessions} sessions ({totals.transcripts} transcripts) from "
         f"{source.describe()} to {target.describe()}: {totals.written} entries written, "
         f"{totals.skipped} skipped as already present, {time.monotonic() - started:.1f} s"
     )
+    if conversations is not None:
+        print(f"copied agent threads and runs: {conversations.describe()}")
     return 0

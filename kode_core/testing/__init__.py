@@ -26,9 +26,11 @@ from .agents import (
 )
 from .channels import ChannelStoreConformance
 from .deployments import DeploymentStoreConformance
+from .runs import RunStoreConformance
 from .secrets import MemoryRawSecretRows, RawSecretRows, SecretStoreConformance
 from .servers import TestServer, mongo_server, postgres_server, redis_server
 from .sessions import SessionStoreConformance
+from .threads import ThreadStoreConformance
 from .workflows import WorkflowStoreConformance
 
 __all__ = [
@@ -42,10 +44,12 @@ __all__ = [
     "QueryableAgentStoreConformance",
     "RawSecretRows",
     "ReadmeBlock",
+    "RunStoreConformance",
     "SecretStoreConformance",
     "SessionStoreConformance",
     "StoreFactory",
     "TestServer",
+    "ThreadStoreConformance",
     "WorkflowStoreConformance",
     "check_exports",
     "check_plugin",

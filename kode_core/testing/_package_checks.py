@@ -86,8 +86,10 @@ class PackageConformance:
         "agents",
         "channels",
         "deployments",
+        "runs",
         "secrets",
         "sessions",
+        "threads",
         "workflows",
     )
     aliases: ClassVar[tuple[str, ...]] = ()

@@ -14,6 +14,12 @@ COMMANDS = [
     ["sessions", "list"],
     ["sessions", "show"],
     ["sessions", "count"],
+    ["threads"],
+    ["threads", "list"],
+    ["threads", "show"],
+    ["runs"],
+    ["runs", "list"],
+    ["runs", "show"],
     ["export"],
     ["import"],
     ["copy"],
@@ -39,8 +45,10 @@ def test_backends_lists_each_kind_with_distribution_version_and_services(
             "agents",
             "channels",
             "deployments",
+            "runs",
             "secrets",
             "sessions",
+            "threads",
             "workflows",
         ], row
     assert main(["backends"]) == 0

@@ -16,8 +16,10 @@ from ._backend import MongoBackend
 from ._channels.store import MongoChannelStore
 from ._deployments.store import MongoDeploymentStore
 from ._options import MongoOptions
+from ._runs.store import MongoRunStore
 from ._secrets.store import MongoSecretStore
 from ._sessions.store import MongoSessionStore
+from ._threads.store import MongoThreadStore
 from ._workflows.store import MongoWorkflowStore
 
 
@@ -35,6 +37,8 @@ def kode_register_backends(registry: Registry) -> None:
             "channels": MongoChannelStore,
             "deployments": MongoDeploymentStore,
             "workflows": MongoWorkflowStore,
+            "threads": MongoThreadStore,
+            "runs": MongoRunStore,
         },
         aliases=("mongodb",),
         url_schemes=("mongodb", "mongodb+srv"),

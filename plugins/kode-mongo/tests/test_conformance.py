@@ -14,10 +14,12 @@ from kode_core.testing import (
     ChannelStoreConformance,
     DeploymentStoreConformance,
     EngineConformance,
+    RunStoreConformance,
     SecretStoreConformance,
     SessionStoreConformance,
     StoreFactory,
     TestServer,
+    ThreadStoreConformance,
     WorkflowStoreConformance,
 )
 from kode_core.testing.agents import EngineDump
@@ -71,6 +73,18 @@ class TestMongoDeploymentStore(DeploymentStoreConformance):
 
 
 class TestMongoWorkflowStore(WorkflowStoreConformance):
+    @pytest.fixture
+    def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
+        return mongo_factory
+
+
+class TestMongoThreadStore(ThreadStoreConformance):
+    @pytest.fixture
+    def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
+        return mongo_factory
+
+
+class TestMongoRunStore(RunStoreConformance):
     @pytest.fixture
     def store_factory(self, mongo_factory: StoreFactory) -> StoreFactory:
         return mongo_factory

@@ -9,5 +9,14 @@ class TestPackage(PackageConformance):
     backend, options = kode_mongo.MongoBackend, kode_mongo.MongoOptions
     aliases = ("mongodb",)
     url_schemes = ("mongodb", "mongodb+srv")
-    families = ("agents", "channels", "deployments", "secrets", "sessions", "workflows")
+    families = (
+        "agents",
+        "channels",
+        "deployments",
+        "runs",
+        "secrets",
+        "sessions",
+        "threads",
+        "workflows",
+    )
     env_location = ("KODE_MONGO_URL",)

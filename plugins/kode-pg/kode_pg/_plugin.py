@@ -18,8 +18,10 @@ from ._backend import PgBackend
 from ._channels.store import PgChannelStore
 from ._deployments.store import PgDeploymentStore
 from ._options import PgOptions
+from ._runs.store import PgRunStore
 from ._secrets.store import PgSecretStore
 from ._sessions.store import PgSessionStore
+from ._threads.store import PgThreadStore
 from ._workflows.store import PgWorkflowStore
 
 #: The variables a URL is assembled from when ``KODE_PG_URL`` is not set (a password
@@ -41,6 +43,8 @@ def kode_register_backends(registry: Registry) -> None:
             "channels": PgChannelStore,
             "deployments": PgDeploymentStore,
             "workflows": PgWorkflowStore,
+            "threads": PgThreadStore,
+            "runs": PgRunStore,
         },
         aliases=("postgres", "postgresql"),
         url_schemes=("postgresql", "postgres"),

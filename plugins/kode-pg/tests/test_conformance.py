@@ -12,10 +12,12 @@ from kode_core.testing import (
     ChannelStoreConformance,
     DeploymentStoreConformance,
     EngineConformance,
+    RunStoreConformance,
     SecretStoreConformance,
     SessionStoreConformance,
     StoreFactory,
     TestServer,
+    ThreadStoreConformance,
     WorkflowStoreConformance,
 )
 from kode_core.testing.agents import EngineDump
@@ -116,6 +118,18 @@ class TestPgDeploymentStore(DeploymentStoreConformance):
 
 
 class TestPgWorkflowStore(WorkflowStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory
+
+
+class TestPgThreadStore(ThreadStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
+        return pg_factory
+
+
+class TestPgRunStore(RunStoreConformance):
     @pytest.fixture
     def store_factory(self, pg_factory: StoreFactory) -> StoreFactory:
         return pg_factory

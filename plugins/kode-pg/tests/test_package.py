@@ -12,7 +12,16 @@ class TestPackage(PackageConformance):
     backend, options = kode_pg.PgBackend, kode_pg.PgOptions
     aliases = ("postgres", "postgresql")
     url_schemes = ("postgresql", "postgres")
-    families = ("agents", "channels", "deployments", "secrets", "sessions", "workflows")
+    families = (
+        "agents",
+        "channels",
+        "deployments",
+        "runs",
+        "secrets",
+        "sessions",
+        "threads",
+        "workflows",
+    )
     env_location = ("KODE_PG_URL", "POSTGRES_HOST")
 
 

@@ -13,8 +13,10 @@ from ._backend import RedisBackend
 from ._channels.store import RedisChannelStore
 from ._deployments.store import RedisDeploymentStore
 from ._options import RedisOptions
+from ._runs.store import RedisRunStore
 from ._secrets.store import RedisSecretStore
 from ._sessions.store import RedisSessionStore
+from ._threads.store import RedisThreadStore
 from ._workflows.store import RedisWorkflowStore
 
 
@@ -32,6 +34,8 @@ def kode_register_backends(registry: Registry) -> None:
             "channels": RedisChannelStore,
             "deployments": RedisDeploymentStore,
             "workflows": RedisWorkflowStore,
+            "threads": RedisThreadStore,
+            "runs": RedisRunStore,
         },
         url_schemes=("redis", "rediss"),
         url_options=server_url_options,

@@ -11,10 +11,12 @@ from kode_core.testing import (
     ChannelStoreConformance,
     DeploymentStoreConformance,
     EngineConformance,
+    RunStoreConformance,
     SecretStoreConformance,
     SessionStoreConformance,
     StoreFactory,
     TestServer,
+    ThreadStoreConformance,
     WorkflowStoreConformance,
 )
 from kode_core.testing.agents import EngineDump
@@ -68,6 +70,18 @@ class TestRedisDeploymentStore(DeploymentStoreConformance):
 
 
 class TestRedisWorkflowStore(WorkflowStoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory
+
+
+class TestRedisThreadStore(ThreadStoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
+        return redis_factory
+
+
+class TestRedisRunStore(RunStoreConformance):
     @pytest.fixture
     def store_factory(self, redis_factory: StoreFactory) -> StoreFactory:
         return redis_factory

@@ -14,7 +14,16 @@ class TestPackage(PackageConformance):
     backend, options = kode_redis.RedisBackend, kode_redis.RedisOptions
     aliases = ()
     url_schemes = ("redis", "rediss")
-    families = ("agents", "channels", "deployments", "secrets", "sessions", "workflows")
+    families = (
+        "agents",
+        "channels",
+        "deployments",
+        "runs",
+        "secrets",
+        "sessions",
+        "threads",
+        "workflows",
+    )
     env_location = ("KODE_REDIS_URL",)
 
 

@@ -16,8 +16,10 @@ from ._backend import SqliteBackend
 from ._channels.store import SqliteChannelStore
 from ._deployments.store import SqliteDeploymentStore
 from ._options import SqliteOptions
+from ._runs.store import SqliteRunStore
 from ._secrets.store import SqliteSecretStore
 from ._sessions.store import SqliteSessionStore
+from ._threads.store import SqliteThreadStore
 from ._workflows.store import SqliteWorkflowStore
 
 _URL_USAGE = "write sqlite:///relative/path.db or sqlite:////absolute/path.db"
@@ -37,6 +39,8 @@ def kode_register_backends(registry: Registry) -> None:
             "channels": SqliteChannelStore,
             "deployments": SqliteDeploymentStore,
             "workflows": SqliteWorkflowStore,
+            "threads": SqliteThreadStore,
+            "runs": SqliteRunStore,
         },
         url_schemes=("sqlite",),
         url_options=_url_options,

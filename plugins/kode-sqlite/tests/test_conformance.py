@@ -14,9 +14,11 @@ from kode_core.testing import (
     ChannelStoreConformance,
     DeploymentStoreConformance,
     EngineConformance,
+    RunStoreConformance,
     SecretStoreConformance,
     SessionStoreConformance,
     StoreFactory,
+    ThreadStoreConformance,
     WorkflowStoreConformance,
 )
 from kode_core.testing.agents import EngineDump
@@ -70,6 +72,18 @@ class TestSqliteDeploymentStore(DeploymentStoreConformance):
 
 
 class TestSqliteWorkflowStore(WorkflowStoreConformance):
+    @pytest.fixture
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory
+
+
+class TestSqliteThreadStore(ThreadStoreConformance):
+    @pytest.fixture
+    def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
+        return sqlite_factory
+
+
+class TestSqliteRunStore(RunStoreConformance):
     @pytest.fixture
     def store_factory(self, sqlite_factory: StoreFactory) -> StoreFactory:
         return sqlite_factory

@@ -14,7 +14,16 @@ class TestPackage(PackageConformance):
     aliases = ()
     url_schemes = ("sqlite",)
     env_location = ()
-    families = ("agents", "channels", "deployments", "secrets", "sessions", "workflows")
+    families = (
+        "agents",
+        "channels",
+        "deployments",
+        "runs",
+        "secrets",
+        "sessions",
+        "threads",
+        "workflows",
+    )
 
 
 @pytest.mark.parametrize(

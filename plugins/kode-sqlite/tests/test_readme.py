@@ -71,3 +71,16 @@ def test_the_table_names_blocks_the_project_readme_has() -> None:
 def test_a_project_readme_block_runs_as_printed(where: tuple[str, int], tmp_path: Path) -> None:
     [code] = [b.code for b in python_blocks(PROJECT_README) if (b.heading, b.index) == where]
     assert run_python(code, cwd=tmp_path).splitlines() == PROJECT_BLOCKS[where]
+
+
+def test_the_project_readme_threads_and_runs_example_runs(tmp_path: Path) -> None:
+    printed = run_readme_example(PROJECT_README, cwd=tmp_path, heading="## Agent threads and runs")
+    assert printed.splitlines() == [
+        "waiting: r-1",
+        "claimed: True",
+        "again: False",
+        "last message: refund",
+        "acme sees: ['t-1']",
+        "acmeco sees: []",
+        "deleted: True None",
+    ]

@@ -1,0 +1,5 @@
+"""The run-store conformance kit."""
+
+from ._suite import RunStoreConformance
+
+__all__ = ["RunStoreConformance"]

@@ -1,0 +1,1 @@
+"""The run store in MongoDB (runs, approvals, scores), on the thread collections."""

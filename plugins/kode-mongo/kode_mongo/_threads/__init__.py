@@ -1,0 +1,1 @@
+"""The thread store in MongoDB (threads, messages, working memory, the console)."""

@@ -1,0 +1,1 @@
+"""The thread store in PostgreSQL (threads, messages, working memory, the console)."""

@@ -1,0 +1,1 @@
+"""The thread store on Redis (threads, messages, working memory, the console)."""

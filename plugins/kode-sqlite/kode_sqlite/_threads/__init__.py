@@ -1,0 +1,1 @@
+"""The thread store in SQLite (threads, messages, working memory, the console)."""
