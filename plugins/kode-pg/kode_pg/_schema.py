@@ -72,8 +72,17 @@ async def ensure_schema(
 
 async def stored_version(conn: AsyncConnection[Any], namespace: str, component: PgSchema) -> int:
     """The recorded version of ``component``, 0 when nothing is recorded. Creates nothing."""
-    meta = f'"{schema_name(namespace)}".kode_meta'
-    cur = await conn.execute("SELECT to_regclass(%s) IS NOT NULL", (meta,))
+    # Not to_regclass(): it resolves names in the backend's catalog cache without a
+    # lock, so after waiting for another migrator's advisory lock it may not see the
+    # schema that one just committed (and CREATE SCHEMA IF NOT EXISTS would then fail
+    # with a duplicate key). Reading the catalog tables takes a lock on them, which
+    # brings the cache up to date, and sees the statement's snapshot.
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_class AS c"
+        " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relname = 'kode_meta')",
+        (schema_name(namespace),),
+    )
     exists = await cur.fetchone()
     if not exists or not exists[0]:
         return 0

@@ -150,6 +150,27 @@ async def test_a_statement_prepared_by_another_client_is_a_backend_error(pg_url:
         assert await store.count_entries(KEY) == 0  # and the backend goes on working
 
 
+async def test_first_uses_of_a_namespace_from_many_pools_through_pgbouncer_all_succeed(
+    pgbouncer_url: str,
+) -> None:
+    # Each first user checks the schema, then waits for the migration lock; whoever
+    # waited must see the schema the winner committed meanwhile, though its server
+    # connection looked the name up before (it once tried to create it again: 56 of 240
+    # first uses failed with a duplicate key in pg_namespace).
+    for _ in range(10):
+        namespace = unique_namespace()
+
+        async def first_use(namespace: str = namespace) -> None:
+            async with factory(pgbouncer_url).open_agents() as stores:
+                store = stores.build({"kind": "pg", "options": {"namespace": namespace}})
+                assert await store.load_messages("agent") == []
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                for _ in range(8):
+                    tg.start_soon(first_use)
+
+
 @pytest.mark.parametrize(
     ("query", "defaults", "prepared"),
     [
