@@ -57,6 +57,7 @@ PROJECT_BLOCKS = {
         "('sqlite',) 1 backend",
     ],
     ("## Agent runtime store", 1): ["healthy: True"],
+    ("## Channels and deployments", 0): ["['ch-1']", "[]", "http://10.0.0.5:8000", "[]"],
 }
 
 
