@@ -25,7 +25,7 @@ from ._workflows.store import MongoWorkflowStore
 
 @hookimpl
 def kode_register_backends(registry: Registry) -> None:
-    """Register the ``mongo`` kind, which provides session stores and agent stores."""
+    """Register the ``mongo`` kind, which provides a store of every kode family."""
     registry.add_backend(
         "mongo",
         options=MongoOptions,

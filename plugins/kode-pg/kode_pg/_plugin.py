@@ -31,7 +31,7 @@ _POSTGRES_PARTS = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_US
 
 @hookimpl
 def kode_register_backends(registry: Registry) -> None:
-    """Register the ``pg`` kind, which provides session stores and agent stores."""
+    """Register the ``pg`` kind, which provides a store of every kode family."""
     registry.add_backend(
         "pg",
         options=PgOptions,

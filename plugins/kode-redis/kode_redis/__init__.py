@@ -1,4 +1,4 @@
-"""kode-redis: kode's session and agent stores on Redis (``redis.asyncio``).
+"""kode-redis: kode's stores of every family on Redis (``redis.asyncio``).
 
 Register it with ``pip install kode-redis`` (entry point ``kode``), then::
 

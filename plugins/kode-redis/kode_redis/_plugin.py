@@ -22,7 +22,7 @@ from ._workflows.store import RedisWorkflowStore
 
 @hookimpl
 def kode_register_backends(registry: Registry) -> None:
-    """Register the ``redis`` kind, which provides session stores and agent stores."""
+    """Register the ``redis`` kind, which provides a store of every kode family."""
     registry.add_backend(
         "redis",
         options=RedisOptions,

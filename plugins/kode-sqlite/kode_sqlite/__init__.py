@@ -1,8 +1,8 @@
 """kode-sqlite: the embedded default backend of kode, one SQLite file and zero setup.
 
-Installed, it registers the ``sqlite`` kind (session stores and agent stores)
+Installed, it registers the ``sqlite`` kind (a store of every kode family)
 through the ``kode`` entry point. Build stores from server-side defaults and
-per-call wire descriptors; one pool serves both families from one backend::
+per-call wire descriptors; one pool serves every family from one backend::
 
     import kode_core
 

@@ -49,7 +49,8 @@ class PgDeploymentStore(DeploymentStore):
 
     async def _start(self, deployment: Deployment, ttl_ms: int) -> None:
         d = deployment
-        async with self._connection() as conn, conn.transaction():
+        # One READ COMMITTED transaction (pinned, SET LOCAL timeout), pipelined.
+        async with self._backend.transaction(self.namespace, DEPLOYMENTS) as conn:
             await conn.execute(
                 self._q(
                     "INSERT INTO {s}.deployments VALUES (%s, %s, %s, %s)"
