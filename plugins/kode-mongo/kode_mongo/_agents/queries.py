@@ -8,8 +8,6 @@ matcher's Python ``str`` order is.
 
 from __future__ import annotations
 
-from typing import Any
-
 from kode_core.agents import MessageQuery, SessionQuery, ToolCallQuery
 from kode_core.backend import prefix_upper_bound
 
@@ -97,33 +95,3 @@ def prefix_filter(prefix: str | None) -> Document:
 
 #: The server's clock in epoch milliseconds. The lease stores numbers, not dates:
 #: secantus compares a stored date with ``$$NOW`` wrongly, numbers it compares right.
-_NOW: Document = {"$toLong": "$$NOW"}
-
-
-def acquire_pipeline(owner: str, grant: str, lease_ms: int) -> list[Document]:
-    """An update pipeline taking the lease if it is free or lapsed, else changing nothing.
-
-    ``grant`` (fresh per attempt) tells the caller whether this call took it; the
-    counter ``token`` grows by one per grant and is never reset.
-    """
-    free = {"$or": [{"$eq": [{"$ifNull": ["$owner", None]}, None]}, {"$lte": ["$expires", _NOW]}]}
-
-    def pick(taken: Any, kept: str) -> Document:
-        return {"$cond": ["$_free", taken, kept]}
-
-    return [
-        {"$set": {"_free": free}},
-        {
-            "$set": {
-                "owner": pick(owner, "$owner"),
-                "grant": pick(grant, "$grant"),
-                "expires": pick({"$add": [_NOW, lease_ms]}, "$expires"),
-                "token": pick({"$add": [{"$ifNull": ["$token", 0]}, 1]}, "$token"),
-            }
-        },
-        {"$unset": "_free"},
-    ]
-
-
-def renew_pipeline(lease_ms: int) -> list[Document]:
-    return [{"$set": {"expires": {"$add": [_NOW, lease_ms]}}}]

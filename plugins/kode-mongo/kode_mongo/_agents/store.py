@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import builtins
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from pymongo import ASCENDING, DeleteMany, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DeleteMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import OperationFailure
 
 from kode_core.agents import (
     AgentOptions,
@@ -29,15 +28,14 @@ from kode_core.agents import (
     plan_replace,
 )
 
+from .. import _leases as leases
 from .._backend import MongoBackend
 from .._options import MongoOptions, check_entry_limit
 from .._schema import Collection, Document
 from .queries import (
-    acquire_pipeline,
     int64,
     message_filter,
     prefix_filter,
-    renew_pipeline,
     session_filter,
     tool_call_filter,
 )
@@ -369,34 +367,16 @@ class MongoAgentStore(ExtendedAgentStore):
     # -- the lock ---------------------------------------------------------------------------
 
     async def _lock_try_acquire(self, agent_id: str, owner: str, lease_ms: int) -> int | None:
-        grant = uuid.uuid4().hex
         async with self._collections() as cols:
-            try:
-                doc = await cols.locks.find_one_and_update(
-                    {"_id": agent_id},
-                    acquire_pipeline(owner, grant, lease_ms),
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:
-                return None  # another acquirer's upsert created the lease first
-        if doc is None or doc.get("grant") != grant:
-            return None
-        return int(doc["token"])
+            return await leases.try_acquire(cols.locks, agent_id, owner, lease_ms)
 
     async def _lock_renew(self, agent_id: str, owner: str, lease_ms: int) -> bool:
         async with self._collections() as cols:
-            result = await cols.locks.update_one(
-                {"_id": agent_id, "owner": owner}, renew_pipeline(lease_ms)
-            )
-        return result.matched_count == 1
+            return await leases.renew(cols.locks, agent_id, owner, lease_ms)
 
     async def _lock_release(self, agent_id: str, owner: str) -> None:
         async with self._collections() as cols:
-            await cols.locks.update_one(
-                {"_id": agent_id, "owner": owner},
-                {"$unset": {"owner": "", "grant": "", "expires": ""}},
-            )
+            await leases.release(cols.locks, agent_id, owner)
 
 
 async def _counts_by(collection: Collection, agent_id: str, field: str) -> dict[str, int]:

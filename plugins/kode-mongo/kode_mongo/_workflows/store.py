@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import builtins
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -27,7 +26,7 @@ from kode_core.workflows import (
     pick_update,
 )
 
-from .._agents.queries import acquire_pipeline, renew_pipeline
+from .. import _leases as leases
 from .._backend import MongoBackend
 from .._options import MongoOptions, check_entry_limit
 from .._schema import Document
@@ -296,31 +295,13 @@ class MongoWorkflowStore(WorkflowStore):
     # -- the run lock ---------------------------------------------------------------------
 
     async def _lock_try_acquire(self, run_id: str, owner: str, lease_ms: int) -> int | None:
-        grant = uuid.uuid4().hex
         async with self._collections() as cols:
-            try:
-                doc = await cols.locks.find_one_and_update(
-                    {"_id": run_id},
-                    acquire_pipeline(owner, grant, lease_ms),
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:
-                return None  # another acquirer's upsert created the lease first
-        if doc is None or doc.get("grant") != grant:
-            return None
-        return int(doc["token"])
+            return await leases.try_acquire(cols.locks, run_id, owner, lease_ms)
 
     async def _lock_renew(self, run_id: str, owner: str, lease_ms: int) -> bool:
         async with self._collections() as cols:
-            result = await cols.locks.update_one(
-                {"_id": run_id, "owner": owner}, renew_pipeline(lease_ms)
-            )
-        return result.matched_count == 1
+            return await leases.renew(cols.locks, run_id, owner, lease_ms)
 
     async def _lock_release(self, run_id: str, owner: str) -> None:
         async with self._collections() as cols:
-            await cols.locks.update_one(
-                {"_id": run_id, "owner": owner},
-                {"$unset": {"owner": "", "grant": "", "expires": ""}},
-            )
+            await leases.release(cols.locks, run_id, owner)
