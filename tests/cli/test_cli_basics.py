@@ -29,6 +29,10 @@ COMMANDS = [
     ["deployments", "prune"],
     ["secrets"],
     ["secrets", "rotate"],
+    ["workflows"],
+    ["workflows", "list"],
+    ["workflows", "show"],
+    ["workflows", "stalled"],
 ]
 
 
