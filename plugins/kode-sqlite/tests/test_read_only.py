@@ -83,6 +83,16 @@ def read_only_store() -> Iterator[Path]:
             await agents.build({"kind": "sqlite"}).save_info("agt-1", info)
 
     anyio.run(fill)
+    # Every family's tables, as an operator's `kode migrate` leaves them (doctor checks all).
+    migrated = subprocess.run(
+        [sys.executable, "-m", "kode_core", "migrate", "--store", f"sqlite:///{database}"],
+        env=user_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert migrated.returncode == 0, migrated.stderr
     database.chmod(0o444)
     folder.chmod(0o555)
     try:
