@@ -74,6 +74,16 @@ def _int64(value: Any, path: str) -> Any:
 
 
 INT = Codec(_int64)
+
+
+def check_count(label: str, value: object, least: int = 0) -> int:
+    """``value`` if it is an int (not a bool) from ``least`` to 2**63 - 1, what every
+    engine stores: a limit, an offset, a sequence number, a page size."""
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value < _INT64:
+        raise InvalidRecordError(label, f"must be an int from {least} to 2**63 - 1, got {value!r}")
+    return value
+
+
 NUMBER = _expect(int, float, what="a number")
 BOOL = _expect(bool, what="a bool")
 

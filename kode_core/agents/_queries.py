@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import attrs
 
 from .._errors import InvalidRecordError
-from .._record_codec import TIME, to_ms
+from .._record_codec import TIME, check_count, to_ms
 from ._records import ToolCallState
 from ._rows import InfoRow, MessageRow, ToolCallRow
 
@@ -140,9 +140,7 @@ def _check(name: str, label: str, value: Any, sort_fields: tuple[str, ...]) -> d
     if name in {"created_after", "created_before"}:
         return {f"{name}_ms": to_ms(TIME.decode(value, label))}
     if name in {"limit", "offset"}:
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-            raise InvalidRecordError(label, f"must be an int from 0 to 2**63 - 1, got {value!r}")
-        return {name: value}
+        return {name: check_count(label, value)}
     if name in {"is_error", "has_approval"}:
         if not isinstance(value, bool):
             raise InvalidRecordError(label, f"must be a bool, got {value!r}")

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from .._clock import now_ms
 from .._errors import ConflictError, InvalidRecordError
 from .._options import BackendOptions
-from .._record_codec import Record, choice, to_ms
+from .._record_codec import Record, check_count, choice, to_ms
 from .._store import Store
 from .._text import MAX_JSON_DEPTH, unencodable, utf8_size
 from ._options import AgentOptions
@@ -74,13 +74,6 @@ def event_conflict(agent_id: str, seq: int) -> ConflictError:
         agent_id=agent_id,
         seq=seq,
     )
-
-
-def _check_count(name: str, value: object, least: int) -> int:
-    """``value`` if it is an int from ``least`` to 2**63 - 1 (what every engine stores)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not least <= value < 2**63:
-        raise InvalidRecordError(name, f"must be an int from {least} to 2**63 - 1, got {value!r}")
-    return value
 
 
 def _check_list(value: object, name: str) -> Sequence[Any]:
@@ -237,11 +230,11 @@ class AgentStore(Store):
         if since is None:
             after = -1
         elif isinstance(since, int) and not isinstance(since, bool):
-            after = _check_count("since", since, 0)
+            after = check_count("since", since)
         else:
             after = Bookmark.coerce(since, "since").seq
         wanted = None if channel is None else _CHANNEL.decode(channel, "channel").value
-        page_size = _check_count("page_size", page_size, 1)
+        page_size = check_count("page_size", page_size, 1)
         return self._iter_events(agent_id, after, wanted, page_size)
 
     async def _iter_events(
