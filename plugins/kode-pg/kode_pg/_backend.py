@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -128,10 +129,14 @@ class PgBackend(Backend):
                 if not in_transaction:
                     yield conn
                     return
-                async with conn.pipeline(), conn.transaction():
-                    if self._set_timeout is not None:
-                        await conn.execute(self._set_timeout)
-                    yield conn
+                try:
+                    async with conn.pipeline(), conn.transaction():
+                        if self._set_timeout is not None:
+                            await conn.execute(self._set_timeout)
+                        yield conn
+                except Exception:
+                    await _settle(conn)
+                    raise
 
     async def migrate(self, namespace: str, component: PgSchema) -> None:
         """Create or upgrade ``namespace``'s ``component`` tables now, even with
@@ -271,6 +276,20 @@ class PgBackend(Backend):
 async def _configure(conn: Connection) -> None:
     # Client-side only (no round trip): every BEGIN psycopg sends then names the level.
     await conn.set_isolation_level(IsolationLevel.READ_COMMITTED)
+
+
+async def _settle(conn: Connection) -> None:
+    """Answer what a failed pipeline left unanswered, so a pooler lets go of the server.
+
+    After an error, psycopg may leave the pipeline with a Flush that no Sync follows.
+    PgBouncer (1.18, transaction mode) gives a server connection to a client that sends
+    a Flush and waits for the next ReadyForQuery to take it back, which an idle pooled
+    connection never asks for: every other client of that server queued until
+    ``query_wait_timeout``. An empty query is answered with ReadyForQuery (one round
+    trip, on the error path only); a connection that broke is the pool's to discard.
+    """
+    with contextlib.suppress(psycopg.Error):
+        await conn.execute("")
 
 
 def _set_local_timeout(seconds: float | None) -> sql.Composed | None:

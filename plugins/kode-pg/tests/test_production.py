@@ -25,6 +25,7 @@ from kode_core.testing import (
 from kode_core.testing.agents.samples import conversation
 from kode_core.testing.servers import ServerMissingError
 from kode_pg import PgBackend, PgOptions, TransactionConflictError
+from kode_pg._backend import _settle
 from kode_pg._conflicts import ATTEMPTS, retry_conflicts
 from kode_pg._options import split_url
 from kode_pg._schema import schema_name
@@ -132,6 +133,28 @@ async def test_kodes_statement_timeout_still_holds_after_pgbouncer_restarts(
             assert not isinstance(caught.value, BackendUnavailableError)
         await store.append(KEY, [entry(1)])
         assert await store.count_entries(KEY) == 2
+
+
+async def test_a_flush_left_by_a_failed_pipeline_no_longer_holds_pgbouncers_server(
+    lone_pgbouncer: TestServer, pg_url: str
+) -> None:
+    # After an error psycopg may leave a pipeline with a Flush and no Sync after it
+    # (seen in CI: a pooled connection of kode held PgBouncer's one server connection,
+    # idle, for 120 s). Here such a Flush is sent on purpose; kode's settling of a failed
+    # transaction must hand the server back to the next client.
+    url = through(lone_pgbouncer, pg_url)
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as left:
+        left.pgconn.send_flush_request()
+        left.pgconn.flush()
+        await anyio.sleep(0.2)  # PgBouncer has given the server to ``left`` by now
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as other:
+            with anyio.move_on_after(1) as waiting:
+                await other.execute("SELECT 1")
+            assert waiting.cancelled_caught  # the server is held for ``left``
+        await _settle(left)
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as other:
+            with anyio.fail_after(5):
+                assert await one(other, "SELECT 1") == 1
 
 
 async def test_a_statement_prepared_by_another_client_is_a_backend_error(pg_url: str) -> None:
