@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import psycopg
 import psycopg_pool
-from psycopg import AsyncConnection, IsolationLevel, errors, sql
+from psycopg import AsyncConnection, AsyncCursor, IsolationLevel, errors, pq, sql
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -276,6 +276,21 @@ class PgBackend(Backend):
 async def _configure(conn: Connection) -> None:
     # Client-side only (no round trip): every BEGIN psycopg sends then names the level.
     await conn.set_isolation_level(IsolationLevel.READ_COMMITTED)
+
+
+async def rows_changed(cur: AsyncCursor[TupleRow]) -> int:
+    """The rows ``cur``'s last statement inserted, updated or deleted.
+
+    Inside :meth:`PgBackend.transaction` (and :meth:`PgBackend.connection` with a
+    ``statement_timeout``) the connection is in pipeline mode, where a statement's
+    result, and with it ``rowcount``, is not in until it is synced: a nested pipeline
+    block syncs on exit (one round trip) without leaving pipeline mode.
+    """
+    conn = cur.connection
+    if conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+        async with conn.pipeline():
+            pass
+    return cur.rowcount
 
 
 async def _settle(conn: Connection) -> None:

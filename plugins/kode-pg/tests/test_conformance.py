@@ -135,6 +135,49 @@ class TestPgRunStore(RunStoreConformance):
         return pg_factory
 
 
+# -- every other family behind PgBouncer in transaction mode -------------------------
+
+
+class TestPgBouncerSecretStore(SecretStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pgbouncer_factory: StoreFactory) -> StoreFactory:
+        return pgbouncer_factory
+
+    @pytest.fixture
+    def raw_secret_rows(self) -> PgRawSecretRows:
+        return PgRawSecretRows()
+
+
+class TestPgBouncerChannelStore(ChannelStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pgbouncer_factory: StoreFactory) -> StoreFactory:
+        return pgbouncer_factory
+
+
+class TestPgBouncerDeploymentStore(DeploymentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pgbouncer_factory: StoreFactory) -> StoreFactory:
+        return pgbouncer_factory
+
+
+class TestPgBouncerWorkflowStore(WorkflowStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pgbouncer_factory: StoreFactory) -> StoreFactory:
+        return pgbouncer_factory
+
+
+class TestPgBouncerThreadStore(ThreadStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pgbouncer_factory: StoreFactory) -> StoreFactory:
+        return pgbouncer_factory
+
+
+class TestPgBouncerRunStore(RunStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pgbouncer_factory: StoreFactory) -> StoreFactory:
+        return pgbouncer_factory
+
+
 def _pg_dump(url: str) -> EngineDump:
     async def dump(store: ExtendedAgentStore) -> list[tuple[str, list[str]]]:
         # Every row of every table in the namespace's schema, on a connection of its own.

@@ -9,7 +9,7 @@ from psycopg import sql
 
 from kode_core.channels import ChannelOptions, ChannelRow, ChannelStore
 
-from .._backend import Connection, PgBackend
+from .._backend import Connection, PgBackend, rows_changed
 from .._options import PgOptions
 from .._schema import schema_sql
 from .schema import CHANNELS
@@ -44,7 +44,7 @@ class PgChannelStore(ChannelStore):
     async def _changed(self, text: LiteralString, params: Any) -> bool:
         async with self._connection() as conn:
             cur = await conn.execute(self._q(text), params)
-            return cur.rowcount > 0
+            return await rows_changed(cur) > 0
 
     async def _column(self, text: LiteralString, params: Any) -> list[Any]:
         async with self._connection() as conn:

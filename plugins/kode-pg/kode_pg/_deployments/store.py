@@ -10,7 +10,7 @@ from psycopg import sql
 
 from kode_core.deployments import Deployment, DeploymentOptions, DeploymentStore
 
-from .._backend import Connection, PgBackend
+from .._backend import Connection, PgBackend, rows_changed
 from .._options import PgOptions
 from .._schema import schema_sql
 from .schema import DEPLOYMENTS
@@ -80,7 +80,7 @@ class PgDeploymentStore(DeploymentStore):
                 ),
                 (now, deployment_id, since),
             )
-            return cur.rowcount > 0
+            return await rows_changed(cur) > 0
 
     async def _stop(self, deployment_id: str) -> None:
         async with self._connection() as conn:
@@ -119,4 +119,4 @@ class PgDeploymentStore(DeploymentStore):
             cur = await conn.execute(
                 self._q("DELETE FROM {s}.deployments WHERE heartbeat_ms < %s"), (since,)
             )
-            return cur.rowcount
+            return await rows_changed(cur)

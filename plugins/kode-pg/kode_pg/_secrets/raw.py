@@ -38,13 +38,21 @@ class PgRawSecretRows:
                 (schema,),
             )
             for (table,) in await cur.fetchall():
-                copy = sql.SQL("COPY {}.{} TO STDOUT (FORMAT binary)").format(
+                # Every value as the bytes it is (COPY cannot run in the pipeline mode
+                # a statement_timeout puts the connection in).
+                select = sql.SQL("SELECT * FROM {}.{}").format(
                     sql.Identifier(schema), sql.Identifier(table)
                 )
-                async with conn.cursor().copy(copy) as data:
-                    async for chunk in data:
-                        out += chunk
+                for row in await (await conn.execute(select)).fetchall():
+                    for value in row:
+                        out += _raw(value) + b"\x00"
         return bytes(out)
+
+
+def _raw(value: object) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    return str(value).encode("utf-8")
 
 
 def _pg(store: SecretStore) -> PgSecretStore:

@@ -15,7 +15,7 @@ from kode_core.secrets import (
     SecretStore,
 )
 
-from .._backend import Connection, PgBackend
+from .._backend import Connection, PgBackend, rows_changed
 from .._options import PgOptions
 from .schema import SECRETS
 from .sql import secret_statements
@@ -95,7 +95,7 @@ class PgSecretStore(SecretStore):
     async def _remove(self, name: str, audit: AuditDraft | None) -> bool:
         async with self.connection() as conn, conn.transaction():
             cur = await conn.execute(self._sql.delete, (name,))
-            if cur.rowcount == 0:
+            if await rows_changed(cur) == 0:
                 return False
             await self._audit_in(conn, audit)
             return True
@@ -123,7 +123,7 @@ class PgSecretStore(SecretStore):
         )
         async with self.connection() as conn, conn.transaction():
             cur = await conn.execute(self._sql.rewrap, params)
-            if cur.rowcount == 0:
+            if await rows_changed(cur) == 0:
                 return False
             await self._audit_in(conn, audit)
             return True

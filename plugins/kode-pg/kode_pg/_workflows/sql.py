@@ -44,6 +44,7 @@ class WorkflowStatements:
 
         self.insert_run = q(
             f"INSERT INTO {{s}}.wf_runs ({_RUN}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (run_id) DO NOTHING RETURNING 1"
         )
         self.get_run = q(f"SELECT {_RUN} FROM {{s}}.wf_runs WHERE run_id = %s")
         self.update_run_status = q(

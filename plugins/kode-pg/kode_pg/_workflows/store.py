@@ -23,7 +23,7 @@ from kode_core.workflows import (
     pick_update,
 )
 
-from .._backend import Connection, PgBackend
+from .._backend import Connection, PgBackend, rows_changed
 from .._options import PgOptions
 from .schema import WORKFLOWS
 from .sql import id_digest, workflow_statements
@@ -68,7 +68,7 @@ class PgWorkflowStore(WorkflowStore):
     async def _count(self, statement: Any, params: Any) -> int:
         async with self._connection() as conn:
             cur = await conn.execute(statement, params)
-            return cur.rowcount
+            return await rows_changed(cur)
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -76,12 +76,10 @@ class PgWorkflowStore(WorkflowStore):
         params = (row.run_id, row.workflow, row.status, row.spec, row.output, row.error,
                   row.created_ms, row.updated_ms)  # fmt: skip
         async with self._connection() as conn:
-            try:
-                await conn.execute(self._sql.insert_run, params)
-            except psycopg.errors.UniqueViolation:  # caught before the backend translates it
-                raise ConflictError(
-                    f"workflow run {row.run_id!r} exists", run_id=row.run_id
-                ) from None
+            # Fetched, not caught: in pipeline mode an error surfaces only at the sync.
+            inserted = await (await conn.execute(self._sql.insert_run, params)).fetchone()
+        if inserted is None:
+            raise ConflictError(f"workflow run {row.run_id!r} exists", run_id=row.run_id)
 
     async def _get_run(self, run_id: str) -> RunRow | None:
         rows = await self._rows(self._sql.get_run, (run_id,))
