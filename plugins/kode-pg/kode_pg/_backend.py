@@ -57,6 +57,7 @@ class PgBackend(Backend):
         self._conninfo = split_url(options.url)[0]
         self._prepare_threshold = options.effective_prepare_threshold
         self._set_timeout = _set_local_timeout(options.statement_timeout)
+        self._statements_in_transaction = self._set_timeout is not None
         self._address = address_of(options.url)
         self._timeout = float(options.connect_timeout)
         self._pool: Pool | None = None
@@ -96,11 +97,12 @@ class PgBackend(Backend):
         """A pooled connection once ``namespace``'s ``component`` tables are ready, for
         statements that only read.
 
-        It is in autocommit mode, unless ``statement_timeout`` is set: then it is in
-        one READ COMMITTED transaction (see :meth:`transaction`) that sets the timeout.
+        It is in autocommit mode, unless ``statement_timeout`` is set or the server's
+        ``default_transaction_isolation`` is not READ COMMITTED: then it is in one READ
+        COMMITTED transaction (see :meth:`transaction`), which sets the timeout.
         Driver errors raised while it is held are translated into kode errors.
         """
-        async with self._held(namespace, component, self._set_timeout is not None) as conn:
+        async with self._held(namespace, component, None) as conn:
             yield conn
 
     @asynccontextmanager
@@ -120,10 +122,12 @@ class PgBackend(Backend):
 
     @asynccontextmanager
     async def _held(
-        self, namespace: str, component: PgSchema, in_transaction: bool
+        self, namespace: str, component: PgSchema, in_transaction: bool | None
     ) -> AsyncIterator[Connection]:
         with map_exceptions(self._errors):
             pool = await self._ready_pool()
+            if in_transaction is None:  # known once the pool is open
+                in_transaction = self._statements_in_transaction
             await self._ready_schema(pool, namespace, component, self._options.auto_migrate)
             async with self._checkout(pool) as conn:
                 if not in_transaction:
@@ -202,7 +206,15 @@ class PgBackend(Backend):
             probe = await psycopg.AsyncConnection.connect(self._conninfo, **self._connect_kwargs())
         except psycopg.OperationalError as exc:
             raise self._unavailable(exc) from exc
-        await probe.close()
+        async with probe:
+            cur = await probe.execute("SHOW default_transaction_isolation")
+            row = await cur.fetchone()
+        # A statement outside a transaction runs at the server's default level: where
+        # that is not READ COMMITTED (some teams make it serializable), every statement
+        # runs in a transaction of kode's own, as with a statement_timeout.
+        self._statements_in_transaction = (
+            self._set_timeout is not None or row is None or row[0] != "read committed"
+        )
         pool: Pool = AsyncConnectionPool(
             self._conninfo,
             kwargs=self._connect_kwargs(),

@@ -178,6 +178,49 @@ class TestPgBouncerRunStore(RunStoreConformance):
         return pgbouncer_factory
 
 
+# -- every other family on a server whose default isolation is serializable ----------
+
+
+class TestSerializableServerSecretStore(SecretStoreConformance):
+    @pytest.fixture
+    def store_factory(self, serializable_factory: StoreFactory) -> StoreFactory:
+        return serializable_factory
+
+    @pytest.fixture
+    def raw_secret_rows(self) -> PgRawSecretRows:
+        return PgRawSecretRows()
+
+
+class TestSerializableServerChannelStore(ChannelStoreConformance):
+    @pytest.fixture
+    def store_factory(self, serializable_factory: StoreFactory) -> StoreFactory:
+        return serializable_factory
+
+
+class TestSerializableServerDeploymentStore(DeploymentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, serializable_factory: StoreFactory) -> StoreFactory:
+        return serializable_factory
+
+
+class TestSerializableServerWorkflowStore(WorkflowStoreConformance):
+    @pytest.fixture
+    def store_factory(self, serializable_factory: StoreFactory) -> StoreFactory:
+        return serializable_factory
+
+
+class TestSerializableServerThreadStore(ThreadStoreConformance):
+    @pytest.fixture
+    def store_factory(self, serializable_factory: StoreFactory) -> StoreFactory:
+        return serializable_factory
+
+
+class TestSerializableServerRunStore(RunStoreConformance):
+    @pytest.fixture
+    def store_factory(self, serializable_factory: StoreFactory) -> StoreFactory:
+        return serializable_factory
+
+
 def _pg_dump(url: str) -> EngineDump:
     async def dump(store: ExtendedAgentStore) -> list[tuple[str, list[str]]]:
         # Every row of every table in the namespace's schema, on a connection of its own.
