@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from kode_core import ConflictError
 from kode_core.workflows import (
@@ -56,6 +56,10 @@ def _run_doc(row: RunRow) -> Document:
         "output": row.output, "error": row.error, "created_ms": row.created_ms,
         "updated_ms": row.updated_ms,
     }  # fmt: skip
+
+
+def _duplicate(exc: BulkWriteError) -> bool:
+    return all(error.get("code") == 11000 for error in exc.details.get("writeErrors", [{}]))
 
 
 def _step(doc: Mapping[str, Any]) -> StepRow:
@@ -238,7 +242,10 @@ class MongoWorkflowStore(WorkflowStore):
 
             try:
                 return await self._backend.transaction(work)
-            except DuplicateKeyError:  # a step id another run holds: nothing was stored
+            except (DuplicateKeyError, BulkWriteError) as exc:
+                if isinstance(exc, BulkWriteError) and not _duplicate(exc):
+                    raise
+                # A step id another run holds: the transaction stored nothing.
                 raise ConflictError(
                     f"a step id of run {run.run_id!r} is taken by another run", run_id=run.run_id
                 ) from None
