@@ -90,7 +90,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "another, any engines; the target rebuilds the summaries. It streams (memory\n"
         "stays flat however big the source), shows progress on a terminal and ends with\n"
         "a summary. Entries the target holds already are skipped, so running it again\n"
-        "copies nothing twice and an interrupted copy, run again, finishes the job.\n\n"
+        "copies nothing twice and an interrupted copy, run again, finishes the job.\n"
+        "Agent threads and runs, and workflow runs with their steps, attempts and state,\n"
+        "follow (not with --project); a run the target holds is skipped.\n\n"
         "examples:\n"
         "  # every transcript of the local SQLite store into PostgreSQL:\n"
         "  kode copy --from sqlite:///.kode/kode.db --to postgresql://kode@db:5432/kode\n"
@@ -181,7 +183,7 @@ async def run_export(args: argparse.Namespace) -> int:
                 records += 1
     workflow_records = 0
     async with open_workflow_store(config, existing=True) as workflows:
-        if workflows is not None:
+        if workflows is not None and args.project is None:  # runs belong to no project
             async for line in workflow_lines(workflows):
                 out.write(_ENCODER.encode(line) + "\n")
                 workflow_records += 1

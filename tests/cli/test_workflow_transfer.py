@@ -119,6 +119,9 @@ def test_export_writes_each_run_with_its_state_steps_and_attempts(tmp_path: Path
     ]
     assert json.loads(exported.splitlines()[0])["workflow_run"]["id"] == "made"  # newest first
     assert export(url) == exported  # a stable order
+    one_project = kode("export", "--store", url, "--project", "p")
+    assert one_project.returncode == 0, one_project.stderr
+    assert "workflow_" not in one_project.stdout  # runs belong to no project
 
 
 def test_import_into_a_fresh_store_of_another_kind_keeps_every_field(
