@@ -16,6 +16,7 @@ from kode_core.testing import unique_namespace
 from kode_core.testing.servers import TestServer
 from kode_core.workflows import StepAttempt, StepState, WorkflowRun
 
+from ._terminal import TerminalRun
 from .conftest import kode, registry
 
 T0 = datetime(2022, 5, 6, 7, 8, 9, 123_000, tzinfo=timezone.utc)
@@ -220,3 +221,22 @@ def test_copy_through_every_engine_keeps_every_workflow_record(
         assert "copied workflow state: 2 runs stored" in done.stdout
     assert anyio.run(records, chain[-1]) == anyio.run(records, chain[0])
     assert export(chain[-1]) == export(chain[0])
+
+
+def test_copy_and_import_show_workflow_progress_on_a_terminal(tmp_path: Path) -> None:
+    source, target = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    anyio.run(fill, source)
+    with TerminalRun("copy", "--from", source, "--to", target, stream="stderr") as run:
+        status, summary, terminal = run.finish()
+    assert status == 0
+    assert "copied workflow state: 2 runs stored" in summary
+    assert "workflow runs" in terminal
+    assert "2/2" in terminal  # the bar, over the source's runs
+    lines = export(source)
+    other = f"sqlite:///{tmp_path / 'c.db'}"
+    with TerminalRun("import", "--store", other, stream="stderr", stdin=lines.encode()) as run:
+        status, summary, terminal = run.finish()
+    assert status == 0
+    assert "imported workflow state: 2 runs stored" in summary
+    assert "workflow runs" in terminal
+    assert "2/2" in terminal  # the bar, over the input's runs
