@@ -184,8 +184,8 @@ class WorkflowImport(abc.ABC):
         Everything is checked first (see :func:`import_rows`) and stored at once: a
         run the store holds already is left as it is and False returned, so importing
         twice stores everything once, and of concurrent imports of one run exactly one
-        stores it. A step id another run holds raises :class:`~kode_core.ConflictError`
-        and nothing is stored.
+        stores it. A step whose id (or run and name) is stored already raises
+        :class:`~kode_core.ConflictError` and nothing is stored.
         """
         rows = import_rows(run, steps, attempts, state or {}, self._max_bytes)
         return await self._import_run(rows)
@@ -193,4 +193,5 @@ class WorkflowImport(abc.ABC):
     @abc.abstractmethod
     async def _import_run(self, rows: ImportRows) -> bool:
         """Store every row at once unless the run id is stored (then write nothing and
-        return False); ConflictError, with nothing stored, if a step id is taken."""
+        return False); ConflictError, with nothing stored, if a step's id or
+        ``(run_id, step_name)`` is stored already."""

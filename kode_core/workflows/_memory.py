@@ -207,9 +207,13 @@ class MemoryWorkflowStore(WorkflowStore):
         if rows.run.run_id in data.runs:
             return False
         for step in rows.steps:
-            if step["step_id"] in data.steps:
+            if (
+                step["step_id"] in data.steps
+                or (step["run_id"], step["step_name"]) in data.step_ids
+            ):
                 raise ConflictError(
-                    f"step id {step['step_id']!r} is taken", step_id=step["step_id"]
+                    f"a step of run {step['run_id']!r} is stored already (its id or its name)",
+                    run_id=step["run_id"],
                 )
         data.runs[rows.run.run_id] = rows.run
         if rows.state:

@@ -227,3 +227,13 @@ class ImportChecks:
         assert history[:2] == [attempts[0], attempts[2]]
         assert (await store.claim_step(RUN, "later")).won
         assert await store.find_undispatched_steps(now) == []
+
+    async def test_a_step_name_stored_for_the_run_id_conflicts_and_nothing_is_stored(
+        self, store: WorkflowStore
+    ) -> None:
+        await store.insert_step(RUN, "fetch")  # a step written before its run ever was
+        with pytest.raises(ConflictError):
+            await store.import_run(*full_run())
+        assert await store.list_runs() == []
+        assert [s.step_name for s in await store.list_steps(RUN)] == ["fetch"]
+        assert await store.get_run_state(RUN) == {}

@@ -245,9 +245,10 @@ class MongoWorkflowStore(WorkflowStore):
             except (DuplicateKeyError, BulkWriteError) as exc:
                 if isinstance(exc, BulkWriteError) and not _duplicate(exc):
                     raise
-                # A step id another run holds: the transaction stored nothing.
+                # A step id or (run_id, step_name) stored already: nothing was.
                 raise ConflictError(
-                    f"a step id of run {run.run_id!r} is taken by another run", run_id=run.run_id
+                    f"a step of run {run.run_id!r} is stored already (its id or its name)",
+                    run_id=run.run_id,
                 ) from None
 
     async def _get_step(self, run_id: str, step_name: str) -> StepRow | None:

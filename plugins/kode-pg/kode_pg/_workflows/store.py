@@ -166,9 +166,12 @@ class PgWorkflowStore(WorkflowStore):
                         state = [(run.run_id, name, id_digest(name), value)
                                  for name, value in rows.state.items()]  # fmt: skip
                         await many.executemany(sql.put_state, state)
-            except psycopg.errors.UniqueViolation:  # a step id another run holds
+            except (
+                psycopg.errors.UniqueViolation
+            ):  # a step id or (run_id, step_name) stored already
                 raise ConflictError(
-                    f"a step id of run {run.run_id!r} is taken by another run", run_id=run.run_id
+                    f"a step of run {run.run_id!r} is stored already (its id or its name)",
+                    run_id=run.run_id,
                 ) from None
         return True
 

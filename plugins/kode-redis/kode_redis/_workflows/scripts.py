@@ -119,7 +119,7 @@ return 1
 #: Store a run exactly as exported, at once. ARGV: prefix, escaped run id, escaped
 #: workflow, run row JSON (as INSERT_RUN's), state JSON {name: value JSON}, steps JSON
 #: [{name, id (escaped), row (step row JSON), attempts [attempt row JSON]}]. Returns 0
-#: if the run exists, -1 if a step id is taken (nothing written then), else 1.
+#: if the run exists, -1 if a step id or name is stored (nothing written), else 1.
 IMPORT_RUN_LUA = (
     _HELPERS
     + """
@@ -128,6 +128,7 @@ if redis.call('EXISTS', key) == 1 then return 0 end
 local steps = cjson.decode(ARGV[6])
 for _, step in ipairs(steps) do
   if redis.call('EXISTS', P .. ':step:' .. step.id) == 1 then return -1 end
+  if redis.call('HEXISTS', P .. ':steps:' .. ARGV[2], step.name) == 1 then return -1 end
 end
 -- The run and its indexes, as INSERT_RUN_LUA writes them.
 local row = cjson.decode(ARGV[4])

@@ -250,7 +250,8 @@ class RedisWorkflowStore(WorkflowStore):
             stored = int(await scripts.import_run(args=args))
         if stored < 0:
             raise ConflictError(
-                f"a step id of run {run.run_id!r} is taken by another run", run_id=run.run_id
+                f"a step of run {run.run_id!r} is stored already (its id or its name)",
+                run_id=run.run_id,
             )
         return stored == 1
 

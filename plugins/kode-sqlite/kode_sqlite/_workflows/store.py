@@ -209,9 +209,12 @@ class SqliteWorkflowStore(WorkflowStore):
             conn.execute(sql.insert_run, _run_params(rows.run))
             try:
                 conn.executemany(sql.insert_step, [_step_params(row) for row in rows.steps])
-            except sqlite3.IntegrityError:  # a step id another run holds: roll back
+            except (
+                sqlite3.IntegrityError
+            ):  # a step id or (run_id, step_name) stored already: roll back
                 raise ConflictError(
-                    f"a step id of run {run_id!r} is taken by another run", run_id=run_id
+                    f"a step of run {run_id!r} is stored already (its id or its name)",
+                    run_id=run_id,
                 ) from None
             conn.executemany(sql.insert_attempt, [_step_params(row) for row in rows.history])
             conn.executemany(sql.put_state, [(run_id, *item) for item in rows.state.items()])
