@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
@@ -21,6 +23,8 @@ from ...workflows import (
     WorkflowStore,
 )
 from .._factory import StoreFactory, unique_namespace
+from ._processes import import_runs
+from ._race_checks import _race_processes
 
 RUN = "run-imported"
 #: Millisecond times well in the past: an import keeps them, it does not stamp now.
@@ -120,6 +124,10 @@ BAD_IMPORTS: dict[str, tuple[Callable[[Exported], Exported], str]] = {
 class ImportChecks:
     """What ``kode import`` and ``kode copy`` rely on, on every backend."""
 
+    if TYPE_CHECKING:  # provided by ConformanceSuite, which the suites mix this into
+
+        def needs_processes(self) -> None: ...
+
     async def test_an_imported_run_reads_back_exactly_as_given(self, store: WorkflowStore) -> None:
         given = full_run()
         assert await store.import_run(*given) is True
@@ -203,6 +211,18 @@ class ImportChecks:
         assert await read_back(store, RUN) == given
         assert await store.list_runs() == [given[0]]
         assert await store.distinct_workflow_names() == ["order"]
+
+    async def test_processes_importing_the_same_runs_store_each_once(
+        self, store: WorkflowStore, store_factory: StoreFactory, namespace: str, tmp_path: Path
+    ) -> None:
+        self.needs_processes()
+        run_ids = [f"run-{i}" for i in range(4)]
+        args = (store_factory, namespace, run_ids, 4)
+        reports = [json.loads(text) for text in await _race_processes(tmp_path, import_runs, args)]
+        for run_id in run_ids:
+            assert sum(report[run_id] for report in reports) == 1, (run_id, reports)
+            assert await read_back(store, run_id) == full_run(run_id)
+        assert len(await store.list_runs()) == len(run_ids)
 
     async def test_an_imported_run_is_indexed_and_its_steps_carry_on(
         self, store: WorkflowStore
