@@ -7,6 +7,8 @@ size of the input. Standard input is first spooled to a temporary file to be rea
 twice; that copy is a plain blocking read, so Ctrl-C stops it (inside the event loop a
 blocked read would not see the signal). An import interrupted while writing keeps the
 batches it wrote; importing the file again completes it (entries are skipped by uuid).
+Workflow runs are checked too before anything is written, each run's lines as one whole
+(:mod:`._workflow_lines`), and stored last, a run at a time, skipped when stored.
 """
 
 from __future__ import annotations
