@@ -7,6 +7,8 @@ size of the input. Standard input is first spooled to a temporary file to be rea
 twice; that copy is a plain blocking read, so Ctrl-C stops it (inside the event loop a
 blocked read would not see the signal). An import interrupted while writing keeps the
 batches it wrote; importing the file again completes it (entries are skipped by uuid).
+Workflow runs are checked too before anything is written, each run's lines as one whole
+(:mod:`._workflow_lines`), and stored last, a run at a time, skipped when stored.
 """
 
 from __future__ import annotations
@@ -31,6 +33,15 @@ from ..sessions import SessionKey, SessionStore, encode_entry
 from ._common import CliError, is_terminal, open_store, session_settings, store_config
 from ._conversations import ConversationLine, import_lines, open_conversations, parse_conversation
 from ._progress import progress_bar
+from ._workflow_lines import (
+    WorkflowLine,
+    WorkflowTotals,
+    group_runs,
+    import_runs,
+    open_workflow_store,
+    parse_workflow_line,
+    workflow_limit,
+)
 
 #: Entries per append of an import; the stores take each batch atomically.
 IMPORT_BATCH = 500
@@ -66,12 +77,15 @@ async def import_file(config: StoreConfig, lines: IO[bytes]) -> int:
     started = time.monotonic()
     async with BackendPool(config.defaults(auto_migrate=False)) as pool:
         max_entry_bytes = session_settings(pool, config).max_entry_bytes
+        workflow_bytes = workflow_limit(pool, config)
     total = 0  # transcript entries, what the progress bar counts
     try:
         for number, item in enumerate(parse_lines(lines, max_entry_bytes), start=1):
-            total += not isinstance(item, ConversationLine)
+            total += not isinstance(item, (ConversationLine, WorkflowLine))
             if number % _CHECKPOINT_LINES == 0:
                 await anyio.lowlevel.checkpoint()
+        lines.seek(0)
+        runs = _check_runs(_workflow_lines(lines, max_entry_bytes), workflow_bytes, config)
     except InvalidDataError as exc:
         raise InvalidDataError(f"{exc}; nothing was stored") from None
     lines.seek(0)
@@ -88,23 +102,52 @@ async def import_file(config: StoreConfig, lines: IO[bytes]) -> int:
             if stores is None:
                 raise CliError(f"kind {config.kind!r} keeps no agent threads and runs")
             conversations = await import_lines(*stores, itertools.chain([first], records))
+    workflows: WorkflowTotals | None = None
+    if runs:
+        lines.seek(0)
+        async with open_workflow_store(config, existing=False) as workflow_store:
+            assert workflow_store is not None  # _check_runs refused a kind without one
+            with progress_bar("workflow runs", runs) as bar:
+                grouped = group_runs(_workflow_lines(lines, max_entry_bytes))
+                workflows = await import_runs(workflow_store, grouped, bar)
     print(
         f"imported {read} entries into {config.describe()}: {stored} stored, "
         f"{read - stored} skipped as already present, {time.monotonic() - started:.1f} s"
     )
     if conversations is not None:
         print(f"imported agent threads and runs: {conversations.describe()}")
+    if workflows is not None:
+        print(f"imported workflow state: {workflows.describe()}")
     return 0
 
 
-def parse_lines(lines: IO[bytes], max_entry_bytes: int) -> Iterator[_Line | ConversationLine]:
+def _workflow_lines(lines: IO[bytes], max_entry_bytes: int) -> Iterator[WorkflowLine]:
+    return (item for item in parse_lines(lines, max_entry_bytes) if isinstance(item, WorkflowLine))
+
+
+def _check_runs(lines: Iterator[WorkflowLine], max_bytes: int | None, config: StoreConfig) -> int:
+    """How many workflow runs ``lines`` hold, each checked whole as the store will."""
+    runs = 0
+    for run in group_runs(lines):
+        if max_bytes is None:
+            raise CliError(f"kind {config.kind!r} keeps no workflow state")
+        run.rows(max_bytes)
+        runs += 1
+    return runs
+
+
+def parse_lines(
+    lines: IO[bytes], max_entry_bytes: int
+) -> Iterator[_Line | ConversationLine | WorkflowLine]:
     """``(key, entry)`` of each non-blank line; :class:`InvalidDataError` names the line."""
     for number, raw in enumerate(lines, start=1):
         if raw.strip():
             yield parse_line(number, raw, max_entry_bytes)
 
 
-def parse_line(number: int, raw: bytes, max_entry_bytes: int) -> _Line | ConversationLine:
+def parse_line(
+    number: int, raw: bytes, max_entry_bytes: int
+) -> _Line | ConversationLine | WorkflowLine:
     """``(key, entry)`` of an export line, checked as the store checks an append."""
     try:
         text = raw.decode("utf-8")
@@ -120,6 +163,10 @@ def parse_line(number: int, raw: bytes, max_entry_bytes: int) -> _Line | Convers
         raise InvalidDataError(f"line {number}: JSON nested too deep to read") from None
     if isinstance(value, dict) and (conversation := parse_conversation(number, value)):
         return conversation
+    if isinstance(value, dict) and (workflow := parse_workflow_line(number, value)):
+        return workflow
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) not in ("key", "entry"):
+        raise InvalidDataError(f"line {number}: unknown line kind {next(iter(value))!r}")
     if not isinstance(value, dict) or set(value) != {"key", "entry"}:
         raise InvalidDataError(f'line {number}: expected {{"key": {{...}}, "entry": {{...}}}}')
     try:
@@ -138,7 +185,7 @@ def _refuse_constant(name: str) -> None:
 
 
 async def append_lines(
-    store: SessionStore, lines: Iterator[_Line | ConversationLine], total: int
+    store: SessionStore, lines: Iterator[_Line | ConversationLine | WorkflowLine], total: int
 ) -> tuple[int, int]:
     """Append checked lines in batches per key; ``(entries read, entries stored)``."""
     read = stored = 0
@@ -157,7 +204,7 @@ async def append_lines(
             return added
 
         for line in lines:
-            if isinstance(line, ConversationLine):
+            if isinstance(line, (ConversationLine, WorkflowLine)):
                 continue  # stored after the transcripts
             line_key, entry = line
             if line_key != key or len(batch) >= IMPORT_BATCH:

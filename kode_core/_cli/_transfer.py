@@ -32,13 +32,17 @@ from ._conversations import copy_conversations, export_lines, open_conversations
 from ._copy import CopyTotals, copy_store, count_sessions
 from ._import import run_import
 from ._progress import progress_bar
+from ._workflow_lines import copy_workflows, open_workflow_store
+from ._workflow_lines import export_lines as workflow_lines
 
 FORMAT_HELP = (
     "line format: one JSON object per line,\n"
     '  {"key": {"project_key": P, "session_id": S[, "subpath": SUB]}, "entry": {...}}\n'
     "in project, session, transcript (main first) and entry order; then agent threads\n"
     'and runs: {"thread": ...}, {"thread_message": ...}, {"run": ...}, {"run_score": ...},\n'
-    '{"working_memory": ...} lines.'
+    '{"working_memory": ...} lines; then workflow runs, newest first, each with its state,\n'
+    'steps and attempts: {"workflow_run": ...}, {"workflow_state": {"run_id": R,\n'
+    '"state": {...}}}, {"workflow_step": ...}, {"workflow_attempt": ...} lines.'
 )
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -86,7 +90,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "another, any engines; the target rebuilds the summaries. It streams (memory\n"
         "stays flat however big the source), shows progress on a terminal and ends with\n"
         "a summary. Entries the target holds already are skipped, so running it again\n"
-        "copies nothing twice and an interrupted copy, run again, finishes the job.\n\n"
+        "copies nothing twice and an interrupted copy, run again, finishes the job.\n"
+        "Agent threads and runs, and workflow runs with their steps, attempts and state,\n"
+        "follow (not with --project); a run the target holds is skipped.\n\n"
         "examples:\n"
         "  # every transcript of the local SQLite store into PostgreSQL:\n"
         "  kode copy --from sqlite:///.kode/kode.db --to postgresql://kode@db:5432/kode\n"
@@ -175,10 +181,16 @@ async def run_export(args: argparse.Namespace) -> int:
             async for line in export_lines(*conversations):
                 out.write(_ENCODER.encode(line) + "\n")
                 records += 1
+    workflow_records = 0
+    async with open_workflow_store(config, existing=True) as workflows:
+        if workflows is not None and args.project is None:  # runs belong to no project
+            async for line in workflow_lines(workflows):
+                out.write(_ENCODER.encode(line) + "\n")
+                workflow_records += 1
     out.flush()
     print(
-        f"kode export: {lines} entries and {records} thread and run records "
-        f"from {config.describe()}",
+        f"kode export: {lines} entries, {records} thread and run records and "
+        f"{workflow_records} workflow records from {config.describe()}",
         file=sys.stderr,
     )
     return 0
@@ -202,6 +214,14 @@ async def run_copy(args: argparse.Namespace) -> int:
         ):
             if read is not None and write is not None:
                 conversations = await copy_conversations(read, write)
+    workflows = None
+    if args.project is None:  # workflow runs belong to no project
+        async with (
+            open_workflow_store(source, existing=True) as read_runs,
+            open_workflow_store(target, existing=False) as write_runs,
+        ):
+            if read_runs is not None and write_runs is not None:
+                workflows = await copy_workflows(read_runs, write_runs)
     print(
         f"copied {totals.sessions} sessions ({totals.transcripts} transcripts) from "
         f"{source.describe()} to {target.describe()}: {totals.written} entries written, "
@@ -209,4 +229,6 @@ async def run_copy(args: argparse.Namespace) -> int:
     )
     if conversations is not None:
         print(f"copied agent threads and runs: {conversations.describe()}")
+    if workflows is not None:
+        print(f"copied workflow state: {workflows.describe()}")
     return 0

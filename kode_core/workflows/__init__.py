@@ -7,6 +7,7 @@ Users build stores with :func:`workflow_stores` and read the records defined her
 """
 
 from ._family import WORKFLOWS, workflow_stores
+from ._import import ImportRows, import_rows
 from ._lock import RunLock
 from ._memory import MemoryWorkflowStore
 from ._options import WorkflowOptions
@@ -39,6 +40,7 @@ __all__ = [
     "FINISHED_STATUSES",
     "STEP_COLUMNS",
     "WORKFLOWS",
+    "ImportRows",
     "MemoryWorkflowStore",
     "RunLock",
     "RunRow",
@@ -59,6 +61,7 @@ __all__ = [
     "WorkflowStore",
     "WorkflowVersion",
     "apply_update",
+    "import_rows",
     "pick_update",
     "workflow_stores",
 ]

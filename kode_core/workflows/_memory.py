@@ -11,6 +11,7 @@ import attrs
 from .._errors import ConflictError
 from .._options import BackendOptions
 from ..memory import MemoryBackend
+from ._import import ImportRows
 from ._options import WorkflowOptions
 from ._records import FINISHED_STATUSES, RunStatus, StepStatus
 from ._rows import RunRow, StepMatch, StepRow, StepUpdate, VersionRow, apply_update, pick_update
@@ -200,6 +201,29 @@ class MemoryWorkflowStore(WorkflowStore):
         ]
         rows.sort(key=lambda row: (row["updated_ms"], row["step_id"]))
         return rows[:limit]
+
+    async def _import_run(self, rows: ImportRows) -> bool:
+        data = self._data
+        if rows.run.run_id in data.runs:
+            return False
+        for step in rows.steps:
+            if (
+                step["step_id"] in data.steps
+                or (step["run_id"], step["step_name"]) in data.step_ids
+            ):
+                raise ConflictError(
+                    f"a step of run {step['run_id']!r} is stored already (its id or its name)",
+                    run_id=step["run_id"],
+                )
+        data.runs[rows.run.run_id] = rows.run
+        if rows.state:
+            data.state[rows.run.run_id] = dict(rows.state)
+        for step in rows.steps:
+            data.steps[step["step_id"]] = dict(step)
+            data.step_ids[(step["run_id"], step["step_name"])] = step["step_id"]
+        for attempt in rows.history:
+            data.history[(attempt["step_id"], attempt["attempt_count"])] = dict(attempt)
+        return True
 
     # -- versions -------------------------------------------------------------------------
 

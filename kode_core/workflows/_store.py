@@ -32,6 +32,7 @@ from ._checks import (
     run_not_found,
     step_not_found,
 )
+from ._import import WorkflowImport
 from ._lock import RunLock
 from ._queries import WorkflowQueries
 from ._records import RunStatus, StepClaim, StepState, StepStatus, Wire, WorkflowRun
@@ -57,7 +58,7 @@ def _fresh_attempt(status: StepStatus, now: int) -> dict[str, Any]:
     return changes
 
 
-class WorkflowStore(WorkflowQueries):
+class WorkflowStore(WorkflowImport, WorkflowQueries):
     """Durable workflow runs, their steps, attempts, per-key state, locks and versions.
 
     Every method raises :class:`~kode_core.InvalidRecordError` for bad input before

@@ -137,3 +137,28 @@ def hold_run_lock(
         _report(signal_dir, "released", json.dumps({"lost": lost}))
 
     _run(factory, namespace, work)
+
+
+def import_runs(
+    factory: StoreFactory, namespace: str, run_ids: list[str], rivals: int, signal_dir: str, me: str
+) -> None:
+    """Import the kit's full run under each of ``run_ids`` from ``rivals`` tasks each, on
+    go; report how many imports stored each run."""
+    from ._import_checks import full_run  # the kit's run with every field set
+
+    async def work(store: WorkflowStore) -> None:
+        stored = dict.fromkeys(run_ids, 0)
+
+        async def restore(run_id: str) -> None:
+            new = await store.import_run(*full_run(run_id))
+            stored[run_id] += new  # added after the await: no other task's count is lost
+
+        _report(signal_dir, f"ready-{me}", "")
+        _wait_for_go(signal_dir)
+        async with anyio.create_task_group() as tg:
+            for run_id in run_ids:
+                for _ in range(rivals):
+                    tg.start_soon(restore, run_id)
+        _report(signal_dir, f"done-{me}", json.dumps(stored))
+
+    _run(factory, namespace, work)

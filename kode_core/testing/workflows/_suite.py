@@ -30,6 +30,7 @@ from ...workflows import WORKFLOWS, RunStatus, StepStatus, VersionStatus, Workfl
 from .._factory import StoreFactory, unique_namespace
 from .._suite_base import ConformanceSuite
 from ._bad_input_checks import BadInputChecks
+from ._import_checks import ImportChecks
 from ._race_checks import RaceChecks
 
 RUN = "run-1"
@@ -44,7 +45,7 @@ def _now() -> datetime:
 
 
 @pytest.mark.anyio
-class WorkflowStoreConformance(RaceChecks, BadInputChecks, ConformanceSuite):
+class WorkflowStoreConformance(RaceChecks, BadInputChecks, ImportChecks, ConformanceSuite):
     """The whole workflow-store contract, on the backend ``store_factory`` opens."""
 
     @pytest.fixture

@@ -7,14 +7,15 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from kode_core import ConflictError
 from kode_core.workflows import (
     FINISHED_STATUSES,
     STEP_COLUMNS,
+    ImportRows,
     RunRow,
     StepMatch,
     StepRow,
@@ -47,6 +48,18 @@ def _run(doc: Document) -> RunRow:
         doc["_id"], doc["workflow"], doc["status"], doc["spec"], doc.get("output"),
         doc.get("error"), int(doc["created_ms"]), int(doc["updated_ms"]),
     )  # fmt: skip
+
+
+def _run_doc(row: RunRow) -> Document:
+    return {
+        "_id": row.run_id, "workflow": row.workflow, "status": row.status, "spec": row.spec,
+        "output": row.output, "error": row.error, "created_ms": row.created_ms,
+        "updated_ms": row.updated_ms,
+    }  # fmt: skip
+
+
+def _duplicate(exc: BulkWriteError) -> bool:
+    return all(error.get("code") == 11000 for error in exc.details.get("writeErrors", [{}]))
 
 
 def _step(doc: Mapping[str, Any]) -> StepRow:
@@ -94,14 +107,9 @@ class MongoWorkflowStore(WorkflowStore):
     # -- runs ----------------------------------------------------------------------------
 
     async def _insert_run(self, row: RunRow) -> None:
-        doc = {
-            "_id": row.run_id, "workflow": row.workflow, "status": row.status, "spec": row.spec,
-            "output": row.output, "error": row.error, "created_ms": row.created_ms,
-            "updated_ms": row.updated_ms,
-        }  # fmt: skip
         async with self._collections() as cols:
             try:
-                await cols.runs.insert_one(doc)
+                await cols.runs.insert_one(_run_doc(row))
             except DuplicateKeyError:  # caught before the backend translates it
                 raise ConflictError(
                     f"workflow run {row.run_id!r} exists", run_id=row.run_id
@@ -198,6 +206,49 @@ class MongoWorkflowStore(WorkflowStore):
                     f"run {row['run_id']!r} already has a step {row['step_name']!r}",
                     run_id=row["run_id"],
                     step_name=row["step_name"],
+                ) from None
+
+    async def _import_run(self, rows: ImportRows) -> bool:
+        run = rows.run
+        attempts: dict[str, builtins.list[StepRow]] = {}
+        for row in sorted(rows.history, key=lambda row: row["attempt_count"]):
+            attempts.setdefault(row["step_id"], []).append(row)
+        steps = []
+        for row in rows.steps:
+            doc: Document = {column: row[column] for column in STEP_COLUMNS if column != "step_id"}
+            history = [_attempt(attempt) for attempt in attempts.get(row["step_id"], [])]
+            doc.update(_id=row["step_id"], rev=0, attempts=history)
+            steps.append(doc)
+        state = [  # upserts: state may be set for a run id before the run is stored
+            UpdateOne(
+                {"_id": {"r": run.run_id, "n": name}},
+                {"$set": {"r": run.run_id, "v": value}},
+                upsert=True,
+            )
+            for name, value in rows.state.items()
+        ]
+        async with self._collections() as cols:
+
+            async def work(session: AsyncClientSession) -> bool:
+                if await cols.runs.find_one({"_id": run.run_id}, {"_id": 1}, session=session):
+                    await session.abort_transaction()
+                    return False
+                await cols.runs.insert_one(_run_doc(run), session=session)
+                if steps:
+                    await cols.steps.insert_many(steps, session=session)
+                if state:
+                    await cols.state.bulk_write(state, session=session)
+                return True
+
+            try:
+                return await self._backend.transaction(work)
+            except (DuplicateKeyError, BulkWriteError) as exc:
+                if isinstance(exc, BulkWriteError) and not _duplicate(exc):
+                    raise
+                # A step id or (run_id, step_name) stored already: nothing was.
+                raise ConflictError(
+                    f"a step of run {run.run_id!r} is stored already (its id or its name)",
+                    run_id=run.run_id,
                 ) from None
 
     async def _get_step(self, run_id: str, step_name: str) -> StepRow | None:

@@ -12,6 +12,7 @@ import psycopg.errors
 from kode_core import ConflictError
 from kode_core.workflows import (
     STEP_COLUMNS,
+    ImportRows,
     RunRow,
     StepMatch,
     StepRow,
@@ -141,6 +142,36 @@ class PgWorkflowStore(WorkflowStore):
                     run_id=row["run_id"],
                     step_name=row["step_name"],
                 ) from None
+
+    async def _import_run(self, rows: ImportRows) -> bool:
+        sql, run = self._sql, rows.run
+        params = (run.run_id, run.workflow, run.status, run.spec, run.output, run.error,
+                  run.created_ms, run.updated_ms)  # fmt: skip
+        async with self._connection() as conn:
+            try:
+                async with conn.transaction():
+                    # Racing importers of one run queue on its primary key; the loser
+                    # inserts nothing and stores nothing else.
+                    cur = await conn.execute(sql.insert_run_if_absent, params)
+                    if cur.rowcount != 1:
+                        return False
+                    async with conn.cursor() as many:
+                        steps = [(*_step_params(row), id_digest(row["step_name"]))
+                                 for row in rows.steps]  # fmt: skip
+                        await many.executemany(sql.insert_step, steps)
+                        history = [_step_params(row) for row in rows.history]
+                        await many.executemany(sql.insert_attempt, history)
+                        state = [(run.run_id, name, id_digest(name), value)
+                                 for name, value in rows.state.items()]  # fmt: skip
+                        await many.executemany(sql.put_state, state)
+            except (
+                psycopg.errors.UniqueViolation
+            ):  # a step id or (run_id, step_name) stored already
+                raise ConflictError(
+                    f"a step of run {run.run_id!r} is stored already (its id or its name)",
+                    run_id=run.run_id,
+                ) from None
+        return True
 
     async def _get_step(self, run_id: str, step_name: str) -> StepRow | None:
         rows = await self._rows(self._sql.get_step, (run_id, id_digest(step_name)))

@@ -116,6 +116,45 @@ return 1
 """
 )
 
+#: Store a run exactly as exported, at once. ARGV: prefix, escaped run id, escaped
+#: workflow, run row JSON (as INSERT_RUN's), state JSON {name: value JSON}, steps JSON
+#: [{name, id (escaped), row (step row JSON), attempts [attempt row JSON]}]. Returns 0
+#: if the run exists, -1 if a step id or name is stored (nothing written), else 1.
+IMPORT_RUN_LUA = (
+    _HELPERS
+    + """
+local key = P .. ':run:' .. ARGV[2]
+if redis.call('EXISTS', key) == 1 then return 0 end
+local steps = cjson.decode(ARGV[6])
+for _, step in ipairs(steps) do
+  if redis.call('EXISTS', P .. ':step:' .. step.id) == 1 then return -1 end
+  if redis.call('HEXISTS', P .. ':steps:' .. ARGV[2], step.name) == 1 then return -1 end
+end
+-- The run and its indexes, as INSERT_RUN_LUA writes them.
+local row = cjson.decode(ARGV[4])
+set_fields(key, row)
+redis.call('HSET', key, 'wf_index', P .. ':runs:wf:' .. ARGV[3])
+redis.call('ZADD', P .. ':runs', row.created_ms, row.run_id)
+redis.call('ZADD', P .. ':runs:wf:' .. ARGV[3], row.created_ms, row.run_id)
+redis.call('HINCRBY', P .. ':workflows', row.workflow, 1)
+index_run(row.run_id, row.status, row.updated_ms)
+for name, value in pairs(cjson.decode(ARGV[5])) do
+  redis.call('HSET', P .. ':state:' .. ARGV[2], name, value)
+end
+-- Each step as INSERT_STEP_LUA and UPDATE_STEP_LUA leave it, with every attempt row.
+for _, step in ipairs(steps) do
+  redis.call('HSET', P .. ':steps:' .. ARGV[2], step.name, step.id)
+  local fields = cjson.decode(step.row)
+  set_fields(P .. ':step:' .. step.id, fields)
+  for _, attempt in ipairs(step.attempts) do
+    redis.call('HSET', P .. ':attempts:' .. step.id, cjson.decode(attempt).attempt_count, attempt)
+  end
+  index_step(step.id, fields.status, fields.updated_ms)
+end
+return 1
+"""
+)
+
 #: ARGV: prefix, escaped run id, step name. Returns the step row's HGETALL, or nil.
 GET_STEP_LUA = (
     _HELPERS
@@ -248,6 +287,7 @@ class WorkflowScripts:
     lock_acquire: AsyncScript
     lock_renew: AsyncScript
     lock_release: AsyncScript
+    import_run: AsyncScript
 
     @classmethod
     def register(cls, client: Redis) -> WorkflowScripts:
@@ -269,6 +309,7 @@ class WorkflowScripts:
                     LOCK_ACQUIRE_LUA,
                     LOCK_RENEW_LUA,
                     LOCK_RELEASE_LUA,
+                    IMPORT_RUN_LUA,
                 )
             )
         )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from kode_core import ConflictError
 from kode_core.workflows import (
     STEP_COLUMNS,
+    ImportRows,
     RunRow,
     StepMatch,
     StepRow,
@@ -231,6 +232,28 @@ class RedisWorkflowStore(WorkflowStore):
                 run_id=row["run_id"],
                 step_name=row["step_name"],
             )
+
+    async def _import_run(self, rows: ImportRows) -> bool:
+        _, scripts = await self._ready()
+        run = rows.run
+        history: dict[str, builtins.list[str]] = {}
+        for attempt in rows.history:
+            history.setdefault(attempt["step_id"], []).append(_wire(attempt))
+        steps = [
+            {"name": row["step_name"], "id": escape(row["step_id"]), "row": _wire(row),
+             "attempts": history.get(row["step_id"], [])}
+            for row in rows.steps
+        ]  # fmt: skip
+        args = [self._prefix, escape(run.run_id), escape(run.workflow), _wire(_run_fields(run)),
+                json.dumps(dict(rows.state)), json.dumps(steps)]  # fmt: skip
+        with self._backend.errors():
+            stored = int(await scripts.import_run(args=args))
+        if stored < 0:
+            raise ConflictError(
+                f"a step of run {run.run_id!r} is stored already (its id or its name)",
+                run_id=run.run_id,
+            )
+        return stored == 1
 
     async def _get_step(self, run_id: str, step_name: str) -> StepRow | None:
         _, scripts = await self._ready()

@@ -11,6 +11,7 @@ from kode_core import ConflictError
 from kode_core.backend import BackendOptions, now_ms
 from kode_core.workflows import (
     STEP_COLUMNS,
+    ImportRows,
     RunRow,
     StepMatch,
     StepRow,
@@ -198,6 +199,28 @@ class SqliteWorkflowStore(WorkflowStore):
     async def _find_undispatched_steps(self, before_ms: int, limit: int) -> builtins.list[StepRow]:
         rows = await self._fetch(self._sql.undispatched_steps, (before_ms, limit))
         return [_step(row) for row in rows]
+
+    async def _import_run(self, rows: ImportRows) -> bool:
+        sql, run_id = self._sql, rows.run.run_id
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if conn.execute(sql.get_run, (run_id,)).fetchall():
+                return False  # inside BEGIN IMMEDIATE: no one inserts it meanwhile
+            conn.execute(sql.insert_run, _run_params(rows.run))
+            try:
+                conn.executemany(sql.insert_step, [_step_params(row) for row in rows.steps])
+            except (
+                sqlite3.IntegrityError
+            ):  # a step id or (run_id, step_name) stored already: roll back
+                raise ConflictError(
+                    f"a step of run {run_id!r} is stored already (its id or its name)",
+                    run_id=run_id,
+                ) from None
+            conn.executemany(sql.insert_attempt, [_step_params(row) for row in rows.history])
+            conn.executemany(sql.put_state, [(run_id, *item) for item in rows.state.items()])
+            return True
+
+        return await self._write(work)
 
     # -- versions -------------------------------------------------------------------------
 
