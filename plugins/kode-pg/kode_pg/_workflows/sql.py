@@ -46,10 +46,6 @@ class WorkflowStatements:
             f"INSERT INTO {{s}}.wf_runs ({_RUN}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (run_id) DO NOTHING RETURNING 1"
         )
-        self.insert_run_if_absent = q(
-            f"INSERT INTO {{s}}.wf_runs ({_RUN}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (run_id) DO NOTHING"
-        )
         self.get_run = q(f"SELECT {_RUN} FROM {{s}}.wf_runs WHERE run_id = %s")
         self.update_run_status = q(
             "UPDATE {s}.wf_runs SET status = %s, output = COALESCE(%s, output),"

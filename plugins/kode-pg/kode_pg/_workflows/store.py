@@ -152,8 +152,8 @@ class PgWorkflowStore(WorkflowStore):
                 async with conn.transaction():
                     # Racing importers of one run queue on its primary key; the loser
                     # inserts nothing and stores nothing else.
-                    cur = await conn.execute(sql.insert_run_if_absent, params)
-                    if cur.rowcount != 1:
+                    cur = await conn.execute(sql.insert_run, params)
+                    if await cur.fetchone() is None:
                         return False
                     async with conn.cursor() as many:
                         steps = [(*_step_params(row), id_digest(row["step_name"]))
