@@ -191,7 +191,7 @@ class RedisBackend(Backend):
         """
         options = self._options
         # What the URL says besides the node: credentials, TLS...
-        kwargs = {
+        kwargs: dict[str, Any] = {
             k: v for k, v in parse_url(self._target.url).items() if k not in ("host", "port", "db")
         }
         if kwargs.pop("connection_class", None) is SSLConnection:

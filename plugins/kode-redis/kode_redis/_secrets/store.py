@@ -47,6 +47,7 @@ class RedisSecretStore(SecretStore):
     ) -> None:
         super().__init__(options, settings)
         self._backend = backend
+        backend.refuse_on_cluster("secrets")  # its scripts still span hash slots
         self._use_schema(backend, SECRETS)
         self.keys = SecretKeys.for_namespace(options.namespace)
         self._url = options.url  # for the raw-row hook's undecoded client
