@@ -44,14 +44,14 @@ for i = 1, #doomed, 1000 do
   redis.call('HDEL', body, unpack(doomed, i, math.min(i + 999, #doomed)))
 end
 if n + #doomed > 0 then redis.call('HSET', versions, field, token) end
-redis.call('SET', listed, '1')
+redis.call('SET', listed, '1', 'NX')
 return n + #doomed
 """
 
 #: Upsert one document. KEYS: family hash, listed. ARGV: agent id, key, "<sort_ms>:<JSON>".
 PUT_DOC_LUA = """
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-redis.call('SET', KEYS[2], '1')
+redis.call('SET', KEYS[2], '1', 'NX')
 return 1
 """
 
@@ -61,7 +61,7 @@ redis.call('DEL', KEYS[1])
 for i = 2, #ARGV, 1000 do
   redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
-redis.call('SET', KEYS[2], '1')
+redis.call('SET', KEYS[2], '1', 'NX')
 return 1
 """
 
@@ -70,7 +70,7 @@ return 1
 SAVE_INFO_LUA = """
 redis.call('HSET', KEYS[1], 'body', ARGV[2], 'template_id', ARGV[3],
   'created_ms', ARGV[4], 'message_count', ARGV[5])
-redis.call('SET', KEYS[2], '1')
+redis.call('SET', KEYS[2], '1', 'NX')
 return 1
 """
 
@@ -86,7 +86,7 @@ end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[2])
 redis.call('ZADD', KEYS[3], 0, ARGV[2])
-redis.call('SET', KEYS[4], '1')
+redis.call('SET', KEYS[4], '1', 'NX')
 return 1
 """
 
