@@ -79,6 +79,14 @@ class RedisBackend(Backend):
         """Whether this backend speaks Redis Cluster (the ``cluster`` option or URL flag)."""
         return self._target.cluster
 
+    def raw_client(self) -> Redis:
+        """A new client of its own that returns bytes (``DUMP`` payloads), for test hooks;
+        a ``RedisCluster`` on a cluster. The caller closes it."""
+        if not self._target.cluster:
+            return Redis.from_url(self._target.url, decode_responses=False)
+        nodes = [ClusterNode(host, port) for host, port in self._target.seeds]
+        return cast("Redis", RedisCluster(startup_nodes=nodes, decode_responses=False))
+
     def refuse_on_cluster(self, family: str) -> None:
         """Raise :class:`~kode_core.NotSupportedError` if this backend is a Redis Cluster.
 

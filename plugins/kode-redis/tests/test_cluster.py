@@ -18,7 +18,7 @@ from kode_redis._schema import escape, meta_key
 pytestmark = pytest.mark.anyio
 
 #: The families whose scripts still span hash slots: refused on a cluster.
-NOT_CLUSTER_SAFE = ("threads", "runs", "workflows", "channels", "deployments", "secrets")
+NOT_CLUSTER_SAFE = ("threads", "runs", "workflows", "channels", "deployments")
 
 
 @pytest.fixture

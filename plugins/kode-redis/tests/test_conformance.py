@@ -108,6 +108,16 @@ class TestRedisClusterAgentStore(AgentStoreConformance):
         return _cluster_dump(shared_cluster)
 
 
+class TestRedisClusterSecretStore(SecretStoreConformance):
+    @pytest.fixture
+    def store_factory(self, cluster_factory: StoreFactory) -> StoreFactory:
+        return cluster_factory
+
+    @pytest.fixture
+    def raw_secret_rows(self) -> RedisRawSecretRows:
+        return RedisRawSecretRows()
+
+
 def _redis_dump(url: str) -> EngineDump:
     async def dump(store: ExtendedAgentStore) -> dict[bytes, bytes | None]:
         # Every key of the namespace with its serialized value, on a client of its own.

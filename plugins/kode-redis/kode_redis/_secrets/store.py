@@ -47,10 +47,8 @@ class RedisSecretStore(SecretStore):
     ) -> None:
         super().__init__(options, settings)
         self._backend = backend
-        backend.refuse_on_cluster("secrets")  # its scripts still span hash slots
         self._use_schema(backend, SECRETS)
         self.keys = SecretKeys.for_namespace(options.namespace)
-        self._url = options.url  # for the raw-row hook's undecoded client
 
     def __repr__(self) -> str:
         return f"<RedisSecretStore namespace={self.namespace!r} backend={self._backend!r}>"
