@@ -85,7 +85,8 @@ class RedisBackend(Backend):
         if not self._target.cluster:
             return Redis.from_url(self._target.url, decode_responses=False)
         nodes = [ClusterNode(host, port) for host, port in self._target.seeds]
-        return cast("Redis", RedisCluster(startup_nodes=nodes, decode_responses=False))
+        client = RedisCluster(startup_nodes=nodes, decode_responses=False, **self._url_kwargs())
+        return cast("Redis", client)
 
     def refuse_on_cluster(self, family: str) -> None:
         """Raise :class:`~kode_core.NotSupportedError` if this backend is a Redis Cluster.
@@ -198,12 +199,6 @@ class RedisBackend(Backend):
         slot, or scans every primary), so they hold it as a ``Redis``.
         """
         options = self._options
-        # What the URL says besides the node: credentials, TLS...
-        kwargs: dict[str, Any] = {
-            k: v for k, v in parse_url(self._target.url).items() if k not in ("host", "port", "db")
-        }
-        if kwargs.pop("connection_class", None) is SSLConnection:
-            kwargs["ssl"] = True
         client = RedisCluster(
             startup_nodes=[ClusterNode(host, port) for host, port in self._target.seeds],
             max_connections=options.max_connections,
@@ -212,9 +207,19 @@ class RedisBackend(Backend):
             retry=retry,
             client_name=CLIENT_NAME,
             decode_responses=True,
-            **kwargs,
+            **self._url_kwargs(),
         )
         return cast("Redis", client)
+
+    def _url_kwargs(self) -> dict[str, Any]:
+        """What a cluster URL says besides its node (credentials, TLS...), as redis-py's
+        ``RedisCluster.from_url`` would read it."""
+        kwargs: dict[str, Any] = {
+            k: v for k, v in parse_url(self._target.url).items() if k not in ("host", "port", "db")
+        }
+        if kwargs.pop("connection_class", None) is SSLConnection:
+            kwargs["ssl"] = True
+        return kwargs
 
     # -- error translation --------------------------------------------------------------------
 

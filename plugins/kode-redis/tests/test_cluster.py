@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio.cluster import RedisCluster
 
-from kode_core import BackendError, NotSupportedError, OptionValueError
+import kode_core
+from kode_core import BackendError, NotSupportedError, OptionValueError, parse_store
 from kode_core.agents import ExtendedAgentStore
 from kode_core.sessions import SessionStore
 from kode_core.testing import StoreFactory, TestCluster, unique_namespace
@@ -68,6 +69,20 @@ def test_the_cluster_flag_and_seed_nodes_are_read_from_the_url() -> None:
     assert RedisOptions(url="redis://10.0.0.1/0", cluster=True).target.seeds == (
         ("10.0.0.1", 6379),
     )
+
+
+async def test_a_store_url_with_cluster_true_reaches_the_cluster(
+    shared_cluster: TestCluster, raw: RedisCluster
+) -> None:
+    registry = StoreFactory("redis", plugins=("kode_redis._plugin",)).registry()
+    namespace = unique_namespace()
+    config = parse_store(f"{shared_cluster.url}#{namespace}", registry=registry)
+    assert dict(config.options) == {"url": shared_cluster.url}
+    async with kode_core.agent_stores({"redis": dict(config.options)}, registry=registry) as m:
+        store = m.build({"kind": "redis", "options": {"namespace": namespace}})
+        await store.save_todos("a", {"todos": [], "version": 1, "updated_at": 0})
+        assert await store.list_agents() == ["a"]
+    assert await raw.exists(f"kode:{namespace}:agent:{{a}}:listed")
 
 
 @pytest.mark.parametrize(
