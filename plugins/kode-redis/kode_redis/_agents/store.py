@@ -32,6 +32,7 @@ from kode_core.agents import (
 
 from .._backend import RedisBackend
 from .._options import RedisOptions
+from .fork import fork_across_slots, fork_in_one_script
 from .queries import list_agent_ids, query_messages, query_sessions, query_tool_calls
 from .schema import AGENTS, AgentKeys, AgentLayout, seq_member, seq_of
 from .scripts import AgentScripts
@@ -302,50 +303,11 @@ class RedisAgentStore(ExtendedAgentStore):
 
     async def _fork(self, source: str, targets: Sequence[InfoRow]) -> None:
         _, scripts = await self._ready()
-        data = self._keys(source).data
-        positions = [
-            data.index(self._keys(source).info) + 1,
-            data.index(self._keys(source).versions) + 1,
-            data.index(self._keys(source).listed) + 1,
-        ]
-        token = uuid.uuid4().hex
         with self._backend.errors():
             if self._backend.is_cluster:
-                await self._fork_across_slots(scripts, source, targets, positions, token)
-                return
-            keys = list(data)
-            args: list[str | int] = [len(data), *positions, token]
-            for row in targets:
-                keys += self._keys(row.agent_id).data
-                args += [row.agent_id, row.body, row.template_id, row.created_ms]
-                args.append(row.message_count)
-            await scripts.fork(keys=keys, args=args)
-
-    async def _fork_across_slots(
-        self,
-        scripts: AgentScripts,
-        source: str,
-        targets: Sequence[InfoRow],
-        positions: builtins.list[int],
-        token: str,
-    ) -> None:
-        """Fork on a Redis Cluster, where the source and each target have slots of their own.
-
-        The source is read whole by one script (one moment of its slot), then each target
-        is written whole by one script of its slot, its ``listed`` key last: each fork is
-        complete or absent. A failure part way leaves the earlier forks complete and the
-        later ones absent, and raises, so the caller learns no id.
-        """
-        found = await scripts.fork_read(keys=list(self._keys(source).data))
-        contents: builtins.list[str | int] = []
-        for kind, items in found:
-            contents += [_text(kind), len(items), *(_text(item) for item in items)]
-        for row in targets:
-            head: builtins.list[str | int] = [*positions, token, row.body, row.template_id]
-            head += [row.created_ms, row.message_count]
-            await scripts.fork_write(
-                keys=list(self._keys(row.agent_id).data), args=[*head, *contents]
-            )
+                await fork_across_slots(scripts, self._layout, source, targets)
+            else:
+                await fork_in_one_script(scripts, self._layout, source, targets)
 
     # -- queries, stats, health, storage ----------------------------------------------------
 
