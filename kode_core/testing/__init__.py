@@ -4,7 +4,8 @@ One package per service family (:mod:`kode_core.testing.sessions`,
 :mod:`kode_core.testing.agents`); a backend runs a family's contract by subclassing
 its suite and providing a ``store_factory`` fixture. :mod:`kode_core.testing.servers`
 starts real PostgreSQL, Redis and MongoDB-wire servers on loopback ports, and
-:func:`pgbouncer_server` a PgBouncer in front of such a PostgreSQL.
+:func:`pgbouncer_server` a PgBouncer in front of such a PostgreSQL,
+:func:`redis_cluster_server` a Redis Cluster of several masters.
 """
 
 from ._engine import EngineConformance
@@ -19,6 +20,7 @@ from ._readme import (
     run_readme_example,
     user_environment,
 )
+from ._redis_cluster import TestCluster, redis_cluster_server
 from .agents import (
     AgentStoreConformance,
     BaseAgentStoreConformance,
@@ -48,6 +50,7 @@ __all__ = [
     "SecretStoreConformance",
     "SessionStoreConformance",
     "StoreFactory",
+    "TestCluster",
     "TestServer",
     "ThreadStoreConformance",
     "WorkflowStoreConformance",
@@ -58,6 +61,7 @@ __all__ = [
     "postgres_server",
     "python_blocks",
     "readme_example",
+    "redis_cluster_server",
     "redis_server",
     "run_python",
     "run_readme_example",

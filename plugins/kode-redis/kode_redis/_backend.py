@@ -10,10 +10,12 @@ from typing import Any, TypeVar, cast
 import redis
 import redis.exceptions
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.connection import SSLConnection, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
-from kode_core import BackendError, BackendUnavailableError, KodeError
+from kode_core import BackendError, BackendUnavailableError, KodeError, NotSupportedError
 from kode_core.backend import (
     Backend,
     ErrorMap,
@@ -47,7 +49,8 @@ class RedisBackend(Backend):
 
     def __init__(self, options: RedisOptions) -> None:
         self._options = options
-        self._address = redis_address(options.url)
+        self._target = options.target
+        self._address = redis_address(self._target)
         # A driver message may quote the password, as written in the URL or decoded.
         self._secrets = url_secrets(options.url)
         self._client: Redis | None = None
@@ -57,6 +60,8 @@ class RedisBackend(Backend):
         self._errors: ErrorMap = {
             redis.exceptions.ConnectionError: self._unavailable,
             redis.exceptions.TimeoutError: self._unavailable,
+            redis.exceptions.ClusterDownError: self._unavailable,
+            redis.exceptions.MasterDownError: self._unavailable,
             OSError: self._unavailable,
             redis.exceptions.RedisError: self._driver_error,
         }
@@ -68,6 +73,32 @@ class RedisBackend(Backend):
     def address(self) -> str:
         """``host:port`` of the server (or its socket path), without credentials."""
         return self._address
+
+    @property
+    def is_cluster(self) -> bool:
+        """Whether this backend speaks Redis Cluster (the ``cluster`` option or URL flag)."""
+        return self._target.cluster
+
+    def raw_client(self) -> Redis:
+        """A new client of its own that returns bytes (``DUMP`` payloads), for test hooks;
+        a ``RedisCluster`` on a cluster. The caller closes it."""
+        if not self._target.cluster:
+            return Redis.from_url(self._target.url, decode_responses=False)
+        nodes = [ClusterNode(host, port) for host, port in self._target.seeds]
+        client = RedisCluster(startup_nodes=nodes, decode_responses=False, **self._url_kwargs())
+        return cast("Redis", client)
+
+    def refuse_on_cluster(self, family: str) -> None:
+        """Raise :class:`~kode_core.NotSupportedError` if this backend is a Redis Cluster.
+
+        For a family whose scripts still span hash slots: it is refused when its store is
+        built, never left to fail later with ``CROSSSLOT`` or ``MOVED``.
+        """
+        if self.is_cluster:
+            raise NotSupportedError(
+                f"redis: the {family} family does not support Redis Cluster yet "
+                f"({self._address}); use a single Redis server for it"
+            )
 
     @property
     def driver_version(self) -> str:
@@ -147,8 +178,10 @@ class RedisBackend(Backend):
         # The budget of connect_timeout covers the first attempt and the retry.
         attempt_timeout = options.connect_timeout / (_RETRIES + 1)
         retry = Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.05), _RETRIES)
+        if self._target.cluster:
+            return self._make_cluster_client(attempt_timeout, retry)
         pool = BlockingConnectionPool.from_url(
-            options.url,
+            self._target.url,
             max_connections=options.max_connections,
             timeout=options.connect_timeout,
             socket_connect_timeout=attempt_timeout,
@@ -158,6 +191,35 @@ class RedisBackend(Backend):
             decode_responses=True,
         )
         return Redis.from_pool(pool)
+
+    def _make_cluster_client(self, attempt_timeout: float, retry: Retry) -> Redis:
+        """A ``RedisCluster`` reaching every primary, discovered from the seed nodes.
+
+        It offers every command and script call the stores make (each touches one hash
+        slot, or scans every primary), so they hold it as a ``Redis``.
+        """
+        options = self._options
+        client = RedisCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in self._target.seeds],
+            max_connections=options.max_connections,
+            socket_connect_timeout=attempt_timeout,
+            socket_timeout=options.socket_timeout,
+            retry=retry,
+            client_name=CLIENT_NAME,
+            decode_responses=True,
+            **self._url_kwargs(),
+        )
+        return cast("Redis", client)
+
+    def _url_kwargs(self) -> dict[str, Any]:
+        """What a cluster URL says besides its node (credentials, TLS...), as redis-py's
+        ``RedisCluster.from_url`` would read it."""
+        kwargs: dict[str, Any] = {
+            k: v for k, v in parse_url(self._target.url).items() if k not in ("host", "port", "db")
+        }
+        if kwargs.pop("connection_class", None) is SSLConnection:
+            kwargs["ssl"] = True
+        return kwargs
 
     # -- error translation --------------------------------------------------------------------
 

@@ -10,7 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from kode_core.testing import StoreFactory, TestServer, redis_server
+from kode_core.testing import (
+    StoreFactory,
+    TestCluster,
+    TestServer,
+    redis_cluster_server,
+    redis_server,
+)
 
 PLUGINS = ("kode_redis._plugin",)
 
@@ -31,3 +37,15 @@ def shared_server() -> Iterator[TestServer]:
 @pytest.fixture
 def redis_factory(shared_server: TestServer) -> StoreFactory:
     return StoreFactory("redis", {"url": shared_server.url}, PLUGINS)
+
+
+@pytest.fixture(scope="session")
+def shared_cluster() -> Iterator[TestCluster]:
+    """A 3-master Redis Cluster shared by the whole session (namespaces isolate tests)."""
+    with redis_cluster_server(masters=3) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def cluster_factory(shared_cluster: TestCluster) -> StoreFactory:
+    return StoreFactory("redis", {"url": shared_cluster.url}, PLUGINS)

@@ -359,3 +359,34 @@ async def test_a_remembered_state_another_store_outdated_is_refused_then_read(
         assert [m.to_dict() for m in await two.load_messages("a")] == first
         await two.save_messages("a", first + other[:1])
         assert [m.to_dict() for m in await one.load_messages("a")] == first + other[:1]
+
+
+async def test_a_version_1_namespace_is_migrated_and_its_agents_stay_listed(
+    shared_server: TestServer, raw: aioredis.Redis
+) -> None:
+    # Version 1 listed agents in one sorted set, which a Redis Cluster refuses to update
+    # with the agent's own keys; version 2 gives each agent a `listed` key instead.
+    namespace = unique_namespace()
+    ids = ["alpha", "beta:1", "{gamma}"]
+    f = factory(shared_server)
+    async with f.open_agents() as agents:
+        store = agents.build(f.descriptor(namespace))
+        for agent_id in ids:
+            await store.save_messages(agent_id, conversation(2, agent_id))
+        before = {agent_id: await store.load_messages(agent_id) for agent_id in ids}
+    # Take the namespace back to what version 1 wrote.
+    layout = AgentLayout(namespace)
+    await raw.delete(*(layout.agent(agent_id).listed for agent_id in ids))
+    await raw.zadd(f"kode:{namespace}:agents", dict.fromkeys(ids, 0))
+    await raw.hset(f"kode:{namespace}:meta", "agents_schema_version", "1")
+    async with f.open_agents(auto_migrate=False) as agents:
+        with pytest.raises(SchemaVersionError):
+            await agents.build(f.descriptor(namespace)).list_agents()
+    assert await raw.exists(f"kode:{namespace}:agents")  # refused: nothing was migrated
+    async with f.open_agents() as agents:
+        store = agents.build(f.descriptor(namespace))
+        assert await store.list_agents() == sorted(ids)
+        assert all([await store.exists(agent_id) for agent_id in ids])
+        assert {agent_id: await store.load_messages(agent_id) for agent_id in ids} == before
+    assert not await raw.exists(f"kode:{namespace}:agents")
+    assert await raw.hget(f"kode:{namespace}:meta", "agents_schema_version") == "2"

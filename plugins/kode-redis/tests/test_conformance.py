@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from kode_core.agents import ExtendedAgentStore
 from kode_core.testing import (
@@ -15,6 +16,7 @@ from kode_core.testing import (
     SecretStoreConformance,
     SessionStoreConformance,
     StoreFactory,
+    TestCluster,
     TestServer,
     ThreadStoreConformance,
     WorkflowStoreConformance,
@@ -87,10 +89,53 @@ class TestRedisRunStore(RunStoreConformance):
         return redis_factory
 
 
+# -- production shape: a 3-master Redis Cluster --------------------------------------------
+
+
+class TestRedisClusterSessionStore(SessionStoreConformance):
+    @pytest.fixture
+    def store_factory(self, cluster_factory: StoreFactory) -> StoreFactory:
+        return cluster_factory
+
+
+class TestRedisClusterAgentStore(AgentStoreConformance):
+    @pytest.fixture
+    def store_factory(self, cluster_factory: StoreFactory) -> StoreFactory:
+        return cluster_factory
+
+    @pytest.fixture
+    def engine_dump(self, shared_cluster: TestCluster) -> EngineDump:
+        return _cluster_dump(shared_cluster)
+
+
+class TestRedisClusterSecretStore(SecretStoreConformance):
+    @pytest.fixture
+    def store_factory(self, cluster_factory: StoreFactory) -> StoreFactory:
+        return cluster_factory
+
+    @pytest.fixture
+    def raw_secret_rows(self) -> RedisRawSecretRows:
+        return RedisRawSecretRows()
+
+
 def _redis_dump(url: str) -> EngineDump:
     async def dump(store: ExtendedAgentStore) -> dict[bytes, bytes | None]:
         # Every key of the namespace with its serialized value, on a client of its own.
         client = Redis.from_url(url)
+        try:
+            keys = sorted([key async for key in client.scan_iter(f"kode:{store.namespace}:*")])
+            return {key: await client.dump(key) for key in keys}
+        finally:
+            await client.aclose()
+
+    return dump
+
+
+def _cluster_dump(cluster: TestCluster) -> EngineDump:
+    async def dump(store: ExtendedAgentStore) -> dict[bytes, bytes | None]:
+        # Every key of the namespace on every primary, with its serialized value.
+        node = cluster.nodes[0]
+        client = RedisCluster(host=node.host, port=node.port)
         try:
             keys = sorted([key async for key in client.scan_iter(f"kode:{store.namespace}:*")])
             return {key: await client.dump(key) for key in keys}

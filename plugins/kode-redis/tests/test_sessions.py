@@ -26,7 +26,7 @@ from kode_core.backend import now_ms
 from kode_core.sessions import SessionKey
 from kode_core.testing import StoreFactory, TestServer, redis_server, unique_namespace
 from kode_redis import RedisOptions
-from kode_redis._options import redis_address
+from kode_redis._options import redis_address, split_url
 from kode_redis._schema import (
     RedisMigration,
     RedisSchema,
@@ -97,7 +97,7 @@ def test_redis_rediss_and_unix_urls_are_accepted(url: str) -> None:
     ],
 )
 def test_errors_name_the_address_without_credentials(url: str, address: str) -> None:
-    assert redis_address(url) == address
+    assert redis_address(split_url(url)) == address
 
 
 def test_the_url_is_kept_out_of_reprs() -> None:

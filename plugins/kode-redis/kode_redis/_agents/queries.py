@@ -14,6 +14,8 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from redis.asyncio.cluster import RedisCluster
+
 from kode_core import ConflictError
 from kode_core.agents import (
     InfoRow,
@@ -26,6 +28,8 @@ from kode_core.agents import (
     select_sessions,
     select_tool_calls,
 )
+
+from .schema import SCAN_COUNT
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -49,10 +53,32 @@ def _batches(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + BATCH]
 
 
+async def list_agent_ids(client: Redis, layout: AgentLayout, prefix: str | None) -> list[str]:
+    """The ids of the namespace's agents starting with ``prefix``, in code point order.
+
+    A ``SCAN`` for their ``listed`` keys, on every primary of a cluster: O(keys in the
+    namespace), as no index could share a slot with every agent.
+    """
+    found = set()
+    pattern = layout.listed_pattern(prefix)
+    async for key in client.scan_iter(match=pattern, count=SCAN_COUNT):
+        agent_id = layout.agent_of(_text(key))
+        if agent_id is not None and agent_id.startswith(prefix or ""):
+            found.add(agent_id)
+    return sorted(found)
+
+
+def _by_agent(selected: list[tuple[str, _Row]]) -> list[list[tuple[str, _Row]]]:
+    groups: dict[str, list[tuple[str, _Row]]] = {}
+    for member, row in selected:
+        groups.setdefault(member, []).append((member, row))
+    return list(groups.values())
+
+
 async def _agent_ids(client: Redis, layout: AgentLayout, agent_id: str | None) -> list[str]:
     if agent_id is not None:
         return [agent_id]
-    return [_text(member) for member in await client.zrange(layout.agents, 0, -1)]
+    return await list_agent_ids(client, layout, None)
 
 
 async def _read_hashes(
@@ -144,8 +170,9 @@ async def _pick(
 ) -> list[tuple[str, _Row, str]]:
     """The selected rows with their bodies, consistent with the states they were picked by.
 
-    The states and the page's bodies are two reads; the second (one ``MULTI``) reads
-    each picked row's state again with its body, and if a save changed any of them
+    The states and the page's bodies are two reads; the second (one ``MULTI``, or on
+    a cluster one per agent: never across slots) reads each picked row's state again
+    with its body, and if a save changed any of them
     in between, the query runs again on fresh states.
     """
 
@@ -164,12 +191,17 @@ async def _pick(
         selected = select(rows)
         if not selected:
             return []
-        async with client.pipeline(transaction=True) as pipe:
-            for member, row in selected:
-                keys = layout.agent(member)
-                pipe.hget(state_key(keys), str(row.key))
-                pipe.hget(body_key(keys), str(row.key))
-            fetched = await pipe.execute()
+        fetched: list[Any] = []
+        # One MULTI per slot: all of them on one server, each agent's on a cluster.
+        groups = _by_agent(selected) if isinstance(client, RedisCluster) else [selected]
+        for group in groups:
+            async with client.pipeline(transaction=True) as pipe:
+                for member, row in group:
+                    keys = layout.agent(member)
+                    pipe.hget(state_key(keys), str(row.key))
+                    pipe.hget(body_key(keys), str(row.key))
+                fetched += await pipe.execute()
+        selected = [pair for group in groups for pair in group]
         bodies = fetched[1::2]
         if all(
             state is not None and _text(state) == raw[member, str(row.key)]

@@ -1,8 +1,9 @@
 """The Lua scripts of the ``redis`` agent store: each write is one script, atomic in Redis.
 
-Every write script also adds the agent to the namespace's ``agents`` index, so
-the index and the records never disagree. Hash fields are written in chunks of
-1,000 arguments (Lua's ``unpack`` has a stack limit).
+Every script touches one agent's keys only (one Redis Cluster slot). Every write
+script also sets the agent's ``listed`` key, so listings and the records never
+disagree. Hash fields are written in chunks of 1,000 arguments (Lua's ``unpack``
+has a stack limit).
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
 
 #: Replace a whole list (messages or tool calls), compare-and-set. KEYS: state, body,
-#: versions, agents. ARGV: version field, expected token ('' = never written), new
-#: token, agent id, upsert count n, n x (key, state JSON, body), then the keys to
+#: versions, listed. ARGV: version field, expected token ('' = never written), new
+#: token, agent id (unused), upsert count n, n x (key, state JSON, body), then the keys to
 #: delete. Applies only if the family's token is still the one the caller planned
 #: from, else returns -1 (the caller reads again and re-plans). Returns the rows
 #: written or deleted. A plan with no change leaves the token alone.
 REPLACE_LUA = """
-local state, body, versions, agents = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local field, expected, token, agent = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local state, body, versions, listed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local field, expected, token = ARGV[1], ARGV[2], ARGV[3]
 if (redis.call('HGET', versions, field) or '') ~= expected then return -1 end
 local n = tonumber(ARGV[5])
 local states, bodies, doomed = {}, {}, {}
@@ -43,38 +44,38 @@ for i = 1, #doomed, 1000 do
   redis.call('HDEL', body, unpack(doomed, i, math.min(i + 999, #doomed)))
 end
 if n + #doomed > 0 then redis.call('HSET', versions, field, token) end
-redis.call('ZADD', agents, 0, agent)
+redis.call('SET', listed, '1', 'NX')
 return n + #doomed
 """
 
-#: Upsert one document. KEYS: family hash, agents. ARGV: agent id, key, "<sort_ms>:<JSON>".
+#: Upsert one document. KEYS: family hash, listed. ARGV: agent id, key, "<sort_ms>:<JSON>".
 PUT_DOC_LUA = """
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('SET', KEYS[2], '1', 'NX')
 return 1
 """
 
-#: Replace a document family. KEYS: family hash, agents. ARGV: agent id, (key, value)...
+#: Replace a document family. KEYS: family hash, listed. ARGV: agent id, (key, value)...
 REPLACE_DOCS_LUA = """
 redis.call('DEL', KEYS[1])
 for i = 2, #ARGV, 1000 do
   redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('SET', KEYS[2], '1', 'NX')
 return 1
 """
 
-#: Upsert the info record. KEYS: info, agents. ARGV: agent id, body, template id,
+#: Upsert the info record. KEYS: info, listed. ARGV: agent id, body, template id,
 #: created_ms, message count.
 SAVE_INFO_LUA = """
 redis.call('HSET', KEYS[1], 'body', ARGV[2], 'template_id', ARGV[3],
   'created_ms', ARGV[4], 'message_count', ARGV[5])
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('SET', KEYS[2], '1', 'NX')
 return 1
 """
 
 #: Append one event unless its seq is stored. KEYS: bodies, all-events index, channel
-#: index, agents. ARGV: agent id, seq member, body. Returns 1 (stored), 0 (the same
+#: index, listed. ARGV: agent id, seq member, body. Returns 1 (stored), 0 (the same
 #: body was stored: a no-op) or -1 (another body holds that seq: a conflict).
 APPEND_EVENT_LUA = """
 local stored = redis.call('HGET', KEYS[1], ARGV[2])
@@ -85,7 +86,7 @@ end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[2])
 redis.call('ZADD', KEYS[3], 0, ARGV[2])
-redis.call('ZADD', KEYS[4], 0, ARGV[1])
+redis.call('SET', KEYS[4], '1', 'NX')
 return 1
 """
 
@@ -101,26 +102,26 @@ end
 return {members, bodies}
 """
 
-#: Delete an agent. KEYS: agents, then every data key of the agent. ARGV: agent id.
+#: Delete an agent. KEYS: every data key of the agent (``listed`` among them).
 DELETE_AGENT_LUA = """
-redis.call('DEL', unpack(KEYS, 2))
-redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', unpack(KEYS))
 return 1
 """
 
-#: Fork. KEYS: agents, the source's n data keys, then n data keys per target. ARGV: n,
-#: position of the info key and of the versions key among the n, a fresh token, then
-#: per target: agent id, body, template id, created_ms, message count. Each target
-#: gets a copy of every source key (COPY keeps hashes and sorted sets whole, so
-#: messages keep their created_ms), its own info, and fresh replace tokens.
+#: Fork on one server. KEYS: the source's n data keys, then n data keys per target.
+#: ARGV: n, position of the info key, of the versions key and of the listed key among
+#: the n, a fresh token, then per target: agent id, body, template id, created_ms,
+#: message count. Each target gets a copy of every source key (COPY keeps hashes and
+#: sorted sets whole, so messages keep their created_ms), its own info, fresh replace
+#: tokens and its listed key: all targets in one script, so all or none exist.
 FORK_LUA = """
-local n, info_at, versions_at, token = tonumber(ARGV[1]), tonumber(ARGV[2]),
-  tonumber(ARGV[3]), ARGV[4]
+local n, info_at, versions_at, listed_at, token = tonumber(ARGV[1]), tonumber(ARGV[2]),
+  tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local target = 0
-for a = 5, #ARGV, 5 do
-  local base = 1 + n * (target + 1)
+for a = 6, #ARGV, 5 do
+  local base = n * (target + 1)
   for i = 1, n do
-    local source, copy = KEYS[1 + i], KEYS[base + i]
+    local source, copy = KEYS[i], KEYS[base + i]
     redis.call('DEL', copy)
     if i ~= info_at and redis.call('EXISTS', source) == 1 then
       redis.call('COPY', source, copy)
@@ -129,10 +130,64 @@ for a = 5, #ARGV, 5 do
   redis.call('HSET', KEYS[base + info_at], 'body', ARGV[a + 1], 'template_id', ARGV[a + 2],
     'created_ms', ARGV[a + 3], 'message_count', ARGV[a + 4])
   redis.call('HSET', KEYS[base + versions_at], 'messages', token, 'tool_calls', token)
-  redis.call('ZADD', KEYS[1], 0, ARGV[a])
+  redis.call('SET', KEYS[base + listed_at], '1')
   target = target + 1
 end
 return target
+"""
+
+#: Fork on a cluster, step 1: read the source whole, from one moment (its slot alone).
+#: KEYS: the source's data keys. Returns, per key, {type, flat contents}: a hash's
+#: field/value pairs, a sorted set's member/score pairs, a string's value, or nothing.
+FORK_READ_LUA = """
+local found = {}
+for i = 1, #KEYS do
+  local kind = redis.call('TYPE', KEYS[i])['ok']
+  local items = {}
+  if kind == 'hash' then items = redis.call('HGETALL', KEYS[i])
+  elseif kind == 'zset' then items = redis.call('ZRANGE', KEYS[i], 0, -1, 'WITHSCORES')
+  elseif kind == 'string' then items = {redis.call('GET', KEYS[i])} end
+  found[i] = {kind, items}
+end
+return found
+"""
+
+#: Fork on a cluster, step 2, once per target (its slot alone), so each fork is
+#: complete or absent. KEYS: the target's data keys. ARGV: position of the info, the
+#: versions and the listed key, a fresh token, body, template id, created_ms, message
+#: count, then per key: type, item count, items (as FORK_READ_LUA returned them).
+FORK_WRITE_LUA = """
+local info_at, versions_at, listed_at = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local at = 9
+for i = 1, #KEYS do
+  local kind, count = ARGV[at], tonumber(ARGV[at + 1])
+  local first, last = at + 2, at + 1 + count
+  at = last + 1
+  redis.call('DEL', KEYS[i])
+  if i ~= info_at and i ~= listed_at and count > 0 then
+    if kind == 'hash' then
+      for j = first, last, 1000 do
+        redis.call('HSET', KEYS[i], unpack(ARGV, j, math.min(j + 999, last)))
+      end
+    elseif kind == 'zset' then
+      local pairs = {}
+      for j = first, last, 2 do
+        pairs[#pairs + 1] = ARGV[j + 1]
+        pairs[#pairs + 1] = ARGV[j]
+      end
+      for j = 1, #pairs, 1000 do
+        redis.call('ZADD', KEYS[i], unpack(pairs, j, math.min(j + 999, #pairs)))
+      end
+    elseif kind == 'string' then
+      redis.call('SET', KEYS[i], ARGV[first])
+    end
+  end
+end
+redis.call('HSET', KEYS[info_at], 'body', ARGV[5], 'template_id', ARGV[6],
+  'created_ms', ARGV[7], 'message_count', ARGV[8])
+redis.call('HSET', KEYS[versions_at], 'messages', ARGV[4], 'tool_calls', ARGV[4])
+redis.call('SET', KEYS[listed_at], '1')
+return 1
 """
 
 #: Take a free or lapsed lease (Redis expires it: the engine's clock) and count the
@@ -171,6 +226,8 @@ class AgentScripts:
     read_events: AsyncScript
     delete_agent: AsyncScript
     fork: AsyncScript
+    fork_read: AsyncScript
+    fork_write: AsyncScript
     lock_acquire: AsyncScript
     lock_renew: AsyncScript
     lock_release: AsyncScript
@@ -190,6 +247,8 @@ class AgentScripts:
                     READ_EVENTS_LUA,
                     DELETE_AGENT_LUA,
                     FORK_LUA,
+                    FORK_READ_LUA,
+                    FORK_WRITE_LUA,
                     LOCK_ACQUIRE_LUA,
                     LOCK_RENEW_LUA,
                     LOCK_RELEASE_LUA,

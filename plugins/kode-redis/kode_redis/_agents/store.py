@@ -29,11 +29,11 @@ from kode_core.agents import (
     event_conflict,
     plan_replace,
 )
-from kode_core.backend import prefix_upper_bound
 
 from .._backend import RedisBackend
 from .._options import RedisOptions
-from .queries import query_messages, query_sessions, query_tool_calls
+from .fork import fork_across_slots, fork_in_one_script
+from .queries import list_agent_ids, query_messages, query_sessions, query_tool_calls
 from .schema import AGENTS, AgentKeys, AgentLayout, seq_member, seq_of
 from .scripts import AgentScripts
 
@@ -134,7 +134,7 @@ class RedisAgentStore(ExtendedAgentStore):
     ) -> int:
         client, scripts = await self._ready()
         keys = self._keys(agent_id)
-        script_keys = [*hashes, keys.versions, self._layout.agents]
+        script_keys = [*hashes, keys.versions, keys.listed]
         remembered = self._written.pop((agent_id, field), None)
         with self._backend.errors():
             for attempt in range(MAX_ATTEMPTS):
@@ -210,13 +210,13 @@ class RedisAgentStore(ExtendedAgentStore):
 
     async def _put_doc(self, agent_id: str, family: DocFamily, doc: Doc) -> None:
         _, scripts = await self._ready()
-        keys = [self._keys(agent_id).docs(family), self._layout.agents]
+        keys = [self._keys(agent_id).docs(family), self._keys(agent_id).listed]
         with self._backend.errors():
             await scripts.put_doc(keys=keys, args=[agent_id, doc.key, f"{doc.sort_ms}:{doc.body}"])
 
     async def _replace_docs(self, agent_id: str, family: DocFamily, docs: Sequence[Doc]) -> None:
         _, scripts = await self._ready()
-        keys = [self._keys(agent_id).docs(family), self._layout.agents]
+        keys = [self._keys(agent_id).docs(family), self._keys(agent_id).listed]
         args = [agent_id]
         for doc in docs:
             args += [doc.key, f"{doc.sort_ms}:{doc.body}"]
@@ -245,7 +245,7 @@ class RedisAgentStore(ExtendedAgentStore):
     async def _append_event(self, agent_id: str, seq: int, channel: str, body: str) -> None:
         _, scripts = await self._ready()
         keys = self._keys(agent_id)
-        script_keys = [keys.event_body, keys.events(), keys.events(channel), self._layout.agents]
+        script_keys = [keys.event_body, keys.events(), keys.events(channel), keys.listed]
         with self._backend.errors():
             result = await scripts.append_event(
                 keys=script_keys, args=[agent_id, seq_member(seq), body]
@@ -272,7 +272,7 @@ class RedisAgentStore(ExtendedAgentStore):
 
     async def _save_info(self, row: InfoRow) -> None:
         _, scripts = await self._ready()
-        keys = [self._keys(row.agent_id).info, self._layout.agents]
+        keys = [self._keys(row.agent_id).info, self._keys(row.agent_id).listed]
         args: list[str | int] = [row.agent_id, row.body, row.template_id, row.created_ms]
         args.append(row.message_count)
         with self._backend.errors():
@@ -287,43 +287,27 @@ class RedisAgentStore(ExtendedAgentStore):
     async def _exists(self, agent_id: str) -> bool:
         client, _ = await self._ready()
         with self._backend.errors():
-            return await client.zscore(self._layout.agents, agent_id) is not None
+            return bool(await client.exists(self._keys(agent_id).listed))
 
     async def _delete_agent(self, agent_id: str) -> None:
         for field in ("messages", "tool_calls"):
             self._written.pop((agent_id, field), None)
         _, scripts = await self._ready()
-        keys = [self._layout.agents, *self._keys(agent_id).data]
         with self._backend.errors():
-            await scripts.delete_agent(keys=keys, args=[agent_id])
+            await scripts.delete_agent(keys=list(self._keys(agent_id).data))
 
     async def _list_agents(self, prefix: str | None) -> builtins.list[str]:
         client, _ = await self._ready()
-        # BYLEX compares bytes, which for UTF-8 is code point order, so the ids that
-        # start with the prefix are [prefix, prefix_upper_bound(prefix)). The prefix is
-        # a bound, never a pattern.
-        low, high = b"-", b"+"
-        if prefix:
-            low = b"[" + prefix.encode("utf-8")
-            upper = prefix_upper_bound(prefix)
-            if upper is not None:
-                high = b"(" + upper.encode("utf-8")
         with self._backend.errors():
-            found = await client.zrangebylex(self._layout.agents, low, high)
-        return [_text(agent_id) for agent_id in found]
+            return await list_agent_ids(client, self._layout, prefix)
 
     async def _fork(self, source: str, targets: Sequence[InfoRow]) -> None:
         _, scripts = await self._ready()
-        data = self._keys(source).data
-        info_at = data.index(self._keys(source).info) + 1
-        versions_at = data.index(self._keys(source).versions) + 1
-        keys = [self._layout.agents, *data]
-        args: list[str | int] = [len(data), info_at, versions_at, uuid.uuid4().hex]
-        for row in targets:
-            keys += self._keys(row.agent_id).data
-            args += [row.agent_id, row.body, row.template_id, row.created_ms, row.message_count]
         with self._backend.errors():
-            await scripts.fork(keys=keys, args=args)
+            if self._backend.is_cluster:
+                await fork_across_slots(scripts, self._layout, source, targets)
+            else:
+                await fork_in_one_script(scripts, self._layout, source, targets)
 
     # -- queries, stats, health, storage ----------------------------------------------------
 

@@ -32,6 +32,7 @@ class RedisChannelStore(ChannelStore):
     ) -> None:
         super().__init__(options, settings)
         self._backend = backend
+        backend.refuse_on_cluster("channels")  # its scripts still span hash slots
         self._use_schema(backend, CHANNELS)
         self._layout = ChannelLayout(options.namespace)
 

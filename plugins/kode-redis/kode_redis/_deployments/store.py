@@ -32,6 +32,7 @@ class RedisDeploymentStore(DeploymentStore):
     ) -> None:
         super().__init__(options, settings)
         self._backend = backend
+        backend.refuse_on_cluster("deployments")  # its scripts still span hash slots
         self._use_schema(backend, DEPLOYMENTS)
         self._layout = DeploymentLayout(options.namespace)
 

@@ -33,6 +33,7 @@ class RedisRunStore(RunStore):
 
     def __init__(self, backend: RedisBackend, options: RedisOptions, settings: RunOptions) -> None:
         super().__init__(options, settings)
+        backend.refuse_on_cluster("runs")  # its scripts still span hash slots
         self._use_schema(backend, RUNS)
         self._access = ConversationAccess(backend, options.namespace, RUNS)
 

@@ -7,8 +7,6 @@ the namespace's secrets, read with a client that does not decode replies.
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
 from kode_core.secrets import SecretRow, SecretStore
 
 from .schema import parse_row, row_text
@@ -40,7 +38,7 @@ class RedisRawSecretRows:
     async def dump(self, store: SecretStore) -> bytes:
         redis_store = _redis(store)
         await redis_store.client()  # the namespace's layout is in place
-        raw = Redis.from_url(redis_store._url, decode_responses=False)
+        raw = redis_store._backend.raw_client()
         try:
             out = bytearray()
             async for key in raw.scan_iter(match=redis_store.keys.pattern, count=1000):

@@ -49,7 +49,6 @@ class RedisSecretStore(SecretStore):
         self._backend = backend
         self._use_schema(backend, SECRETS)
         self.keys = SecretKeys.for_namespace(options.namespace)
-        self._url = options.url  # for the raw-row hook's undecoded client
 
     def __repr__(self) -> str:
         return f"<RedisSecretStore namespace={self.namespace!r} backend={self._backend!r}>"

@@ -36,6 +36,7 @@ class RedisThreadStore(ThreadStore):
         self, backend: RedisBackend, options: RedisOptions, settings: ThreadOptions
     ) -> None:
         super().__init__(options, settings)
+        backend.refuse_on_cluster("threads")  # its scripts still span hash slots
         self._use_schema(backend, THREADS)
         self._access = ConversationAccess(backend, options.namespace, THREADS)
         self._keys = self._access.keys

@@ -97,6 +97,7 @@ class RedisWorkflowStore(WorkflowStore):
     ) -> None:
         super().__init__(options, settings)
         self._backend = backend
+        backend.refuse_on_cluster("workflows")  # its scripts still span hash slots
         self._use_schema(backend, WORKFLOWS)
         self._layout = WorkflowLayout(options.namespace)
         self._prefix = self._layout.prefix
