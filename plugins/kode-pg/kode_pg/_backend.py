@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import select
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -221,7 +222,7 @@ class PgBackend(Backend):
             min_size=options.min_pool_size,
             max_size=options.max_pool_size,
             open=False,
-            check=AsyncConnectionPool.check_connection,
+            check=_check_connection,
             configure=_configure,
             timeout=self._timeout,
             name=f"kode-pg {self._address}",
@@ -283,6 +284,30 @@ class PgBackend(Backend):
         if isinstance(exc, (errors.SerializationFailure, errors.DeadlockDetected)):
             return TransactionConflictError("pg", detail)
         return BackendError("pg", detail)
+
+
+async def _check_connection(conn: Connection) -> None:
+    """The pool's check on every checkout; raises if ``conn`` is not usable.
+
+    An idle connection's socket has nothing to read: a server that restarts, or
+    closes the connection for any other reason, sends its goodbye or end of stream,
+    which makes the socket readable. So a quiet socket needs no round trip; anything
+    else gets the pool's ``check_connection`` (an empty query), which fails on a
+    dead connection (and consumes a notice that was only that).
+    """
+    if not conn.closed and not conn.broken and _socket_quiet(conn.fileno()):
+        return
+    await AsyncConnectionPool.check_connection(conn)
+
+
+def _socket_quiet(fd: int) -> bool:
+    """True if nothing (data, end of stream or an error) is waiting on socket ``fd``."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        return not poller.poll(0)
+    readable, _, failed = select.select([fd], [], [fd], 0)  # Windows has no poll()
+    return not readable and not failed
 
 
 async def _configure(conn: Connection) -> None:

@@ -5,7 +5,8 @@ connection is lent to one thread at a time. Writes run in ``BEGIN IMMEDIATE``
 transactions: SQLite's file lock lets one writer in at a time across every
 process using the file, and ``busy_timeout`` is how long a writer waits for it.
 Within a process, writers queue for the single writer connection instead of
-spinning on the file lock; correctness never depends on that queue.
+spinning on the file lock, and the writes queued together commit together (group
+commit, :mod:`kode_sqlite._group_commit`); correctness never depends on that queue.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from kode_core import (
 )
 from kode_core.backend import Backend, OncePerKey, SchemaComponent, map_exceptions
 
+from ._group_commit import GroupCommit
 from ._options import SqliteOptions
-from ._schema import MigrationT, action, ensure_schema, stored_version, write_transaction
+from ._schema import MigrationT, action, ensure_schema, stored_version
 
 _T = TypeVar("_T")
 
@@ -44,11 +46,6 @@ _SQLITE_NOTADB = 26
 
 #: UPSERT (``INSERT ... ON CONFLICT``) arrived in SQLite 3.24.
 MIN_SQLITE_VERSION = (3, 24, 0)
-
-
-def _in_write_transaction(work: Callable[[sqlite3.Connection], _T], conn: sqlite3.Connection) -> _T:
-    with write_transaction(conn):
-        return work(conn)
 
 
 def _with_busy_timeout(
@@ -163,6 +160,7 @@ class SqliteBackend(Backend):
         self._options = options
         self._path = os.fspath(options.path)
         self._writer = _ConnectionPool(1, self._connect)
+        self._group_commit = GroupCommit(self._writer.run)
         self._readers = _ConnectionPool(options.max_connections, self._connect)
         self._schemas: OncePerKey[tuple[str, str]] = OncePerKey()
         self._closed = False
@@ -219,12 +217,20 @@ class SqliteBackend(Backend):
         connection and return its result.
 
         Like :meth:`read` (schema check, worker thread, errors), but every statement of
-        ``work`` commits together or, if it raises, not at all. SQLite's file lock
+        ``work`` commits together or, if it raises, not at all. Calls made while another
+        write runs share the next transaction, each in its own savepoint: one call's
+        error rolls back that call's statements only (``work`` must not begin, commit
+        or roll back a transaction itself). SQLite's file lock
         admits one writer at a time across every process using the file; waiting for
         it longer than ``busy_timeout`` raises :class:`~kode_core.LockTimeoutError`.
         """
         await self._ensure_schema(namespace, component)
-        return await self._run(self._writer, partial(_in_write_transaction, work))
+        if self._closed:
+            raise BackendUnavailableError("sqlite", self._path, "the backend is closed")
+        with map_exceptions({sqlite3.Error: self._translate}):
+            return await self._group_commit.run(
+                work, wait=self._options.busy_timeout, on_wait_timeout=self._no_free_connection
+            )
 
     async def read_unchecked(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``work`` on a reader connection without looking at any schema (health checks)."""

@@ -26,6 +26,7 @@ class SessionStatements:
     lock_key: sql.Composed
     insert_entries: sql.Composed
     update_key: sql.Composed
+    append_at_head: sql.Composed
     read: sql.Composed
     read_tail: sql.Composed
     count: sql.Composed
@@ -76,6 +77,33 @@ def session_statements(namespace: str) -> SessionStatements:
         update_key=q(
             "UPDATE {s}.session_keys SET last_position = %s, entry_count = entry_count + %s,"
             " mtime = %s, summary_mtime = %s, summary = %s WHERE id = %s"
+        ),
+        # The whole append in one statement, for a writer that knows the key's head
+        # (id, last_position) and summary from its last append: it locks the key row
+        # only if the head is unchanged (re-checked once the lock is granted, so no
+        # other append committed since), and then, if no uuid of the batch is stored
+        # (the snapshot holds every entry of this head), inserts every entry and
+        # stamps the head, mtime and the summary folded beforehand. Counts: key rows
+        # locked (0: the head moved), entries inserted (0: a uuid is stored).
+        append_at_head=q(
+            "WITH k AS MATERIALIZED ("
+            " SELECT id, last_position FROM {s}.session_keys"
+            " WHERE id = %s AND last_position = %s FOR UPDATE"
+            "), fresh AS MATERIALIZED ("
+            " SELECT id, last_position FROM k WHERE NOT EXISTS ("
+            " SELECT FROM {s}.session_entries AS e"
+            " WHERE e.key_id = k.id AND e.uuid = ANY(%b::text[]))"
+            "), ins AS ("
+            " INSERT INTO {s}.session_entries (key_id, position, uuid, body)"
+            " SELECT f.id, f.last_position + t.n, t.uuid, t.body"
+            " FROM fresh AS f, unnest(%b::text[], %b::text[]) WITH ORDINALITY AS t(uuid, body, n)"
+            " RETURNING 1"
+            "), upd AS ("
+            " UPDATE {s}.session_keys AS u SET last_position = u.last_position + %s,"
+            " entry_count = u.entry_count + %s, mtime = %s, summary_mtime = %s, summary = %s"
+            " FROM fresh AS f WHERE u.id = f.id RETURNING 1"
+            ") SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM ins),"
+            " (SELECT count(*) FROM upd)"
         ),
         read=q(
             "SELECT position, body FROM {s}.session_entries"

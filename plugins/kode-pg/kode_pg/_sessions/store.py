@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 
+import attrs
 import psycopg
 
 from kode_core.backend import now_ms
@@ -24,6 +25,18 @@ from .._options import PgOptions
 from .schema import SESSIONS
 from .sql import key_params, session_statements
 
+#: Heads remembered per store (oldest forgotten first): bounds its memory.
+HEADS_KEPT = 4096
+
+
+@attrs.frozen
+class _Head:
+    """What this store's last append left on a key: its row, head and summary."""
+
+    key_id: int
+    last_position: int
+    summary: tuple[int, str] | None  # (summary_mtime, summary)
+
 
 class PgSessionStore(SessionStore):
     """Session transcripts in the schema ``kode_<namespace>`` of a PostgreSQL database.
@@ -33,6 +46,13 @@ class PgSessionStore(SessionStore):
     ``last_position`` letting the unique ``(key_id, uuid)`` index skip stored
     uuids, then stamps ``mtime``, the new head and the folded summary on the key
     row. Its cost does not depend on the length of the transcript.
+
+    A store remembers the head and summary each of its appends left on a key (up to
+    :data:`HEADS_KEPT` keys). The next append to that key folds the summary first and
+    sends one statement that applies only if the head is still the same and no uuid
+    of the batch is stored (``append_at_head``); otherwise (another writer moved the
+    head, a retried batch) it stores nothing and the append runs as above. The fold
+    may then run twice for one append: it must be a pure function, as the SDK's is.
     """
 
     def __init__(self, backend: PgBackend, options: PgOptions, settings: SessionOptions) -> None:
@@ -40,6 +60,7 @@ class PgSessionStore(SessionStore):
         self._backend = backend
         self._use_schema(backend, SESSIONS)
         self._sql = session_statements(options.namespace)
+        self._heads: dict[SessionKey, _Head] = {}
 
     def __repr__(self) -> str:
         return f"<PgSessionStore namespace={self.namespace!r} at {self._backend.address}>"
@@ -52,6 +73,44 @@ class PgSessionStore(SessionStore):
 
     @retry_conflicts
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
+        head = self._heads.get(key)
+        if head is None or not await self._append_at_head(key, head, batch):
+            await self._append_locking(key, batch)
+
+    async def _append_at_head(
+        self, key: SessionKey, head: _Head, batch: Sequence[EncodedEntry]
+    ) -> bool:
+        """One statement storing the whole batch if ``head`` is still the key's; True if
+        it did. Stores nothing otherwise."""
+        mtime = now_ms()
+        folded = self.fold_summary(key, head.summary, batch)
+        summary = (mtime, folded) if folded is not None else head.summary
+        summary_mtime, summary_text = summary or (None, None)
+        uuids = [item.uuid for item in batch]
+        texts = [item.text for item in batch]
+        size = len(batch)
+        params = (head.key_id, head.last_position, uuids, uuids, texts)
+        params_tail = (size, size, mtime, summary_mtime, summary_text)
+        # One statement: atomic in autocommit, and in the transaction that sets
+        # statement_timeout when one is configured.
+        async with self._connection() as conn:
+            cur = await conn.execute(self._sql.append_at_head, (*params, *params_tail))
+            row = await cur.fetchone()
+        assert row is not None  # the counts are one row
+        locked, inserted, _ = row
+        if not locked or not inserted:
+            self._heads.pop(key, None)
+            return False
+        self._remember(key, _Head(head.key_id, head.last_position + size, summary))
+        return True
+
+    def _remember(self, key: SessionKey, head: _Head) -> None:
+        self._heads.pop(key, None)
+        if len(self._heads) >= HEADS_KEPT:
+            del self._heads[next(iter(self._heads))]
+        self._heads[key] = head
+
+    async def _append_locking(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
         params = key_params(key)
         uuids = [item.uuid for item in batch]
         texts = [item.text for item in batch]
@@ -65,11 +124,12 @@ class PgSessionStore(SessionStore):
             assert row is not None  # RETURNING always yields the upserted row
             key_id, last_position, summary_mtime, summary = row
             positions = sorted(position for (position,) in await inserted.fetchall())
+            previous = (summary_mtime, summary) if summary is not None else None
             if not positions:
+                head = _Head(key_id, last_position, previous)
                 raise psycopg.Rollback()  # nothing new: leave the key row untouched
             fresh = [batch[position - last_position - 1] for position in positions]
             mtime = now_ms()  # under the row lock, so mtimes follow commit order
-            previous = (summary_mtime, summary) if summary is not None else None
             folded = self.fold_summary(key, previous, fresh)
             if folded is not None:
                 summary_mtime, summary = mtime, folded
@@ -78,6 +138,10 @@ class PgSessionStore(SessionStore):
                 self._sql.update_key,
                 (positions[-1], len(fresh), mtime, summary_mtime, summary, key_id),
             )
+            head = _Head(
+                key_id, positions[-1], (summary_mtime, summary) if summary is not None else None
+            )
+        self._remember(key, head)  # committed (or rolled back with nothing to store)
 
     @retry_conflicts
     async def _read(self, key: SessionKey, after: int, limit: int) -> list[tuple[int, str]]:
