@@ -14,52 +14,14 @@ benchmarks/README.md ("PostgreSQL behind PgBouncer") holds the latest figures.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
-import attrs
-from _harness import EngineReport, Family, NotAvailable, Result, Sample, Target, main
-from session_store import (
-    AppendWorkload,
-    KodeSubject,
-    add_append_arguments,
-    append_operation,
-    append_samples,
-    warm_up_appends,
-)
+from _harness import EngineReport, Family, NotAvailable, Result, Target, main
+from session_store import AppendWorkload, add_append_arguments, append_operation
+from shapes import compare, kode_at, own_argv, parameters
 
-import kode_core
 import kode_pg._plugin
 from kode_core.testing import pgbouncer_server, postgres_server
-
-ROUNDS = 2  # each side goes first once
-
-
-@contextlib.asynccontextmanager
-async def kode_at(url: str, namespace: str, **defaults: Any) -> AsyncIterator[KodeSubject]:
-    """kode's session store at ``url`` in ``namespace``, built through the public API."""
-    registry = kode_core.load_registry([kode_pg._plugin], autoload=False)
-    options = {"url": url, **defaults}
-    async with kode_core.session_stores({"pg": options}, registry=registry) as stores:
-        yield KodeSubject(stores.build({"kind": "pg", "options": {"namespace": namespace}}))
-
-
-async def compare(
-    first: KodeSubject, second: KodeSubject, work: AppendWorkload
-) -> tuple[Sample, Sample]:
-    """Step 1 of the session workload on both subjects, ``ROUNDS`` times, each side going
-    first in turn, on fresh sessions each round."""
-    await warm_up_appends((first, second), work)
-    runs: list[list[Sample]] = [[], []]
-    for round_ in range(ROUNDS):
-        names = [f"r{round_}-{name}" for name in work.concurrent_sessions()]
-        order = (0, 1) if round_ % 2 == 0 else (1, 0)
-        subjects = [(first, second)[side] for side in order]
-        for side, sample in zip(order, await append_samples(subjects, work, names), strict=True):
-            runs[side].append(sample)
-    return Sample.combined(runs[0]), Sample.combined(runs[1])
 
 
 async def bench(kind: str, where: str, args: argparse.Namespace) -> EngineReport:
@@ -71,13 +33,13 @@ async def bench(kind: str, where: str, args: argparse.Namespace) -> EngineReport
     operation = append_operation(work)
     with postgres_server() as server, pgbouncer_server(server, pool_size=20) as bouncer:
         async with (
-            kode_at(bouncer.url, "pooled") as pooled,
-            kode_at(server.url, "direct") as direct,
+            kode_at("pg", kode_pg._plugin, bouncer.url, "pooled") as pooled,
+            kode_at("pg", kode_pg._plugin, server.url, "direct") as direct,
         ):
             through, straight = await compare(pooled, direct, work)
         async with (
-            kode_at(server.url, "prepared", prepare_threshold=5) as prepared,
-            kode_at(server.url, "unprepared") as unprepared,
+            kode_at("pg", kode_pg._plugin, server.url, "prepared", prepare_threshold=5) as prepared,
+            kode_at("pg", kode_pg._plugin, server.url, "unprepared") as unprepared,
         ):
             with_prepare, without = await compare(prepared, unprepared, work)
     rows = [
@@ -101,21 +63,12 @@ async def bench(kind: str, where: str, args: argparse.Namespace) -> EngineReport
     return EngineReport(rows, targets, "PostgreSQL 15 and PgBouncer 1.18 from Debian, fsync off")
 
 
-def parameters(args: argparse.Namespace) -> dict[str, Any]:
-    return attrs.asdict(AppendWorkload.of(args))
-
-
 PG_POOLER = Family("pg_pooler", add_append_arguments, parameters, bench)
 
 
-def _argv(argv: Sequence[str]) -> list[str]:
-    """``argv``, on pg alone and into its own results file unless it says otherwise."""
-    given = list(argv)
-    for option, value in (("--kinds", "pg"), ("--json", "benchmarks/results_pg_pooler.json")):
-        if not any(arg.startswith(option) for arg in given):
-            given = [option, value, *given]
-    return given
-
-
 if __name__ == "__main__":
-    main([PG_POOLER], "benchmarks/pg_pooler.py", _argv(sys.argv[1:]))
+    main(
+        [PG_POOLER],
+        "benchmarks/pg_pooler.py",
+        own_argv(sys.argv[1:], "pg", "benchmarks/results_pg_pooler.json"),
+    )
