@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -100,6 +101,27 @@ class _ConnectionPool:
         idle, self._idle = self._idle, []
         # Closing the last connection checkpoints the WAL: file I/O, so off the loop.
         await anyio.to_thread.run_sync(_close_all, idle)
+
+
+def _set_journal_mode(conn: sqlite3.Connection, mode: str, busy_timeout: float) -> str:
+    """Set ``mode`` on a new connection; the mode the file is in afterwards.
+
+    On a fresh file that another process is converting to WAL and writing, the pragma
+    can fail with "database is locked" at once, without the busy handler (SQLite
+    refuses to wait where waiting could deadlock): it is tried again until
+    ``busy_timeout`` has passed.
+    """
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            # fetchall: a statement left unfinished would hold a read lock on the file.
+            [(found,)] = conn.execute(f"PRAGMA journal_mode = {mode}").fetchall()
+            return str(found)
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if code not in (_SQLITE_BUSY, _SQLITE_LOCKED) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _create_file(path: str) -> None:
@@ -330,8 +352,7 @@ class SqliteBackend(Backend):
         if read_only is not None:
             return conn  # reads work; a write fails "attempt to write a readonly database"
         try:
-            # fetchall: a statement left unfinished would hold a read lock on the file.
-            [(mode,)] = conn.execute(f"PRAGMA journal_mode = {options.journal_mode}").fetchall()
+            mode = _set_journal_mode(conn, options.journal_mode, options.busy_timeout)
             if str(mode).lower() != options.journal_mode:
                 raise BackendError(
                     "sqlite",
