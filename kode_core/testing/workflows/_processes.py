@@ -107,19 +107,10 @@ def claim_steps(
     """Claim every step of ``names`` from ``rivals`` tasks each; report wins per name."""
 
     async def work(store: WorkflowStore) -> None:
-        wins = dict.fromkeys(names, 0)
+        async def claim(name: str) -> bool:
+            return (await store.claim_step(run_id, name)).won
 
-        async def claim(name: str) -> None:
-            if (await store.claim_step(run_id, name)).won:
-                wins[name] += 1
-
-        _report(signal_dir, f"ready-{me}", "")
-        _wait_for_go(signal_dir)
-        async with anyio.create_task_group() as tg:
-            for name in names:
-                for _ in range(rivals):
-                    tg.start_soon(claim, name)
-        _report(signal_dir, f"done-{me}", json.dumps(wins))
+        await _race(names, rivals, claim, signal_dir, me)
 
     _run(factory, namespace, work)
 
@@ -147,18 +138,33 @@ def import_runs(
     from ._import_checks import full_run  # the kit's run with every field set
 
     async def work(store: WorkflowStore) -> None:
-        stored = dict.fromkeys(run_ids, 0)
+        async def restore(run_id: str) -> bool:
+            return await store.import_run(*full_run(run_id))
 
-        async def restore(run_id: str) -> None:
-            new = await store.import_run(*full_run(run_id))
-            stored[run_id] += new  # added after the await: no other task's count is lost
-
-        _report(signal_dir, f"ready-{me}", "")
-        _wait_for_go(signal_dir)
-        async with anyio.create_task_group() as tg:
-            for run_id in run_ids:
-                for _ in range(rivals):
-                    tg.start_soon(restore, run_id)
-        _report(signal_dir, f"done-{me}", json.dumps(stored))
+        await _race(run_ids, rivals, restore, signal_dir, me)
 
     _run(factory, namespace, work)
+
+
+async def _race(
+    keys: list[str],
+    rivals: int,
+    attempt: Callable[[str], Awaitable[bool]],
+    signal_dir: str,
+    me: str,
+) -> None:
+    """On go, ``attempt`` each of ``keys`` from ``rivals`` tasks; report the successes
+    per key in ``done-<me>``."""
+    wins = dict.fromkeys(keys, 0)
+
+    async def one(key: str) -> None:
+        if await attempt(key):
+            wins[key] += 1  # counted after the await: no other task's count is lost
+
+    _report(signal_dir, f"ready-{me}", "")
+    _wait_for_go(signal_dir)
+    async with anyio.create_task_group() as tg:
+        for key in keys:
+            for _ in range(rivals):
+                tg.start_soon(one, key)
+    _report(signal_dir, f"done-{me}", json.dumps(wins))
