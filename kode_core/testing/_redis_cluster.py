@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,13 +17,10 @@ import attrs
 
 from .servers import (
     _HOST,
-    _REDIS_PING,
     ServerMissingError,
     TestServer,
-    _ask,
-    _Engine,
     _free_port,
-    _redis_verdict,
+    _redis_engine,
     _serving,
     _temp_data_dir,
 )
@@ -90,14 +86,7 @@ def _node(binary: str) -> Iterator[TestServer]:
         # The bus port defaults to the client port + 10000, which a free port above
         # 55535 cannot have: pick one, kept for restarts.
         argv += ["--cluster-port", str(_free_port())]
-        spec = _Engine(
-            name="redis",
-            url_template="redis://{host}:{port}/0",
-            command=lambda port: [*argv, "--port", str(port)],
-            probe=lambda port: _ask(port, _REDIS_PING, _redis_verdict),
-            stop_signal=signal.SIGTERM,
-        )
-        with _serving(spec, data_dir) as node:
+        with _serving(_redis_engine(argv), data_dir) as node:
             yield node
 
 

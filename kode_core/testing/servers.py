@@ -221,15 +221,19 @@ def redis_server() -> Iterator[TestServer]:
         redis = [binary, "--bind", _HOST, "--dir", str(data_dir / "redis"), "--save", ""]
         # The AOF reaches the OS on each write, and the disk at the shutdown SIGTERM starts.
         redis += ["--appendonly", "yes", "--appendfsync", "no", "--daemonize", "no"]
-        spec = _Engine(
-            name="redis",
-            url_template="redis://{host}:{port}/0",
-            command=lambda port: [*redis, "--port", str(port)],
-            probe=lambda port: _ask(port, _REDIS_PING, _redis_verdict),
-            stop_signal=signal.SIGTERM,
-        )
-        with _serving(spec, data_dir) as server:
+        with _serving(_redis_engine(redis), data_dir) as server:
             yield server
+
+
+def _redis_engine(argv: list[str]) -> _Engine:
+    """A ``redis-server`` run as ``argv`` plus ``--port``, probed with PING."""
+    return _Engine(
+        name="redis",
+        url_template="redis://{host}:{port}/0",
+        command=lambda port: [*argv, "--port", str(port)],
+        probe=lambda port: _ask(port, _REDIS_PING, _redis_verdict),
+        stop_signal=signal.SIGTERM,
+    )
 
 
 @contextlib.contextmanager
