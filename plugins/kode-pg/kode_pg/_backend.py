@@ -318,10 +318,10 @@ async def _configure(conn: Connection) -> None:
 async def rows_changed(cur: AsyncCursor[TupleRow]) -> int:
     """The rows ``cur``'s last statement inserted, updated or deleted.
 
-    Inside :meth:`PgBackend.transaction` (and :meth:`PgBackend.connection` with a
-    ``statement_timeout``) the connection is in pipeline mode, where a statement's
-    result, and with it ``rowcount``, is not in until it is synced: a nested pipeline
-    block syncs on exit (one round trip) without leaving pipeline mode.
+    Inside :meth:`PgBackend.transaction` (and :meth:`PgBackend.connection` whenever it
+    runs its statements in a transaction) the connection is in pipeline mode, where a
+    statement's result, and with it ``rowcount``, is not in until it is synced: a nested
+    pipeline block syncs on exit (one round trip) without leaving pipeline mode.
     """
     conn = cur.connection
     if conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
