@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import gc
 import importlib
 import json
 import math
@@ -192,6 +193,20 @@ class EngineReport:
 # -- timing ----------------------------------------------------------------------------
 
 
+def settle_heap() -> None:
+    """Collect, then move every live object out of the collector's reach.
+
+    The harness holds every batch of every store it drives (hundreds of thousands of
+    dicts). Left in the collector's oldest generation, each full collection walks
+    them all (100-250 ms here) and lands on whichever call happens to allocate at
+    that moment: one such pause decided a load ratio. Called before each timed
+    step, for every store alike; what the calls themselves allocate is still
+    collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def timed(call: Call) -> float:
     """Seconds one call takes."""
     start = time.perf_counter()
@@ -204,6 +219,7 @@ async def round_robin(sides: Sequence[Sequence[Call]]) -> list[list[float]]:
     order rotated by one each round, so each side runs first, second, ... equally often
     and background load hits all alike. Returns each side's seconds per call."""
     times: list[list[float]] = [[] for _ in sides]
+    settle_heap()
     for i, calls in enumerate(zip(*sides, strict=True)):
         turn = i % len(sides)
         for side in [*range(turn, len(sides)), *range(turn)]:
@@ -227,6 +243,7 @@ async def concurrently(streams: Sequence[Sequence[Call]]) -> tuple[list[float], 
         for call in calls:
             latencies.append(await timed(call))
 
+    settle_heap()
     start = time.perf_counter()
     async with anyio.create_task_group() as tg:
         for calls in streams:
