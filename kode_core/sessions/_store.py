@@ -16,6 +16,7 @@ from typing import Any
 
 from .._errors import InvalidDataError
 from .._options import BackendOptions
+from .._record_codec import check_count
 from .._store import Store
 from ._entries import decode_entry, encode_batch
 from ._options import SessionOptions
@@ -45,12 +46,6 @@ def sdk_summary_fold() -> SummaryFold | None:
     except ImportError:
         return None
     return fold_session_summary
-
-
-def _check_limit(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidDataError(f"{name} must be a non-negative int, got {value!r}")
-    return value
 
 
 class SessionStore(Store):
@@ -88,8 +83,15 @@ class SessionStore(Store):
 
     async def load(self, key: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         """Every entry of the key in order, or ``None`` if it was never written."""
-        entries = [stored.entry async for stored in self.iter_entries(key)]
-        return entries or None
+        session_key = SessionKey.parse(key)
+        entries: list[dict[str, Any]] = []
+        after = 0
+        while True:  # pages of rows decoded straight to dicts: no StoredEntry per entry
+            rows = await self._read(session_key, after, DEFAULT_PAGE_SIZE)
+            entries.extend([decode_entry(text) for _, text in rows])
+            if len(rows) < DEFAULT_PAGE_SIZE:
+                return entries or None
+            after = rows[-1][0]
 
     async def list_sessions(self, project_key: str) -> list[dict[str, Any]]:
         """Every main transcript of the project with its mtime (epoch ms); no cap."""
@@ -128,7 +130,7 @@ class SessionStore(Store):
         """
         if after is not None:
             after = self._project(after)
-        if _check_limit("limit", limit) == 0:
+        if check_count("limit", limit) == 0:
             return ProjectPage([], None)
         projects = await self._projects(after, limit)
         return ProjectPage(projects, projects[-1] if len(projects) == limit else None)
@@ -138,8 +140,8 @@ class SessionStore(Store):
     ) -> EntryPage:
         """Up to ``limit`` entries positioned after ``after``; ``next_after`` is None at the end."""
         session_key = SessionKey.parse(key)
-        after = _check_limit("after", after)
-        if _check_limit("limit", limit) == 0:
+        after = check_count("after", after)
+        if check_count("limit", limit) == 0:
             return EntryPage([], None)
         rows = await self._read(session_key, after, limit)
         entries = [StoredEntry(position, decode_entry(text)) for position, text in rows]
@@ -160,7 +162,7 @@ class SessionStore(Store):
     async def load_tail(self, key: Mapping[str, Any], count: int) -> list[dict[str, Any]]:
         """The last ``count`` entries, oldest first."""
         session_key = SessionKey.parse(key)
-        if _check_limit("count", count) == 0:
+        if check_count("count", count) == 0:
             return []
         return [decode_entry(text) for _, text in await self._read_tail(session_key, count)]
 
@@ -175,7 +177,7 @@ class SessionStore(Store):
         project = self._project(project_key)
         if after is not None and not isinstance(after, str):
             raise InvalidDataError(f"after must be a session id or None, got {after!r}")
-        if _check_limit("limit", limit) == 0:
+        if check_count("limit", limit) == 0:
             return SessionPage([], None)
         sessions = await self._sessions(project, after, limit)
         next_after = sessions[-1].session_id if len(sessions) == limit else None

@@ -6,12 +6,13 @@ Mixed into :class:`~kode_core.testing.SessionStoreConformance`, so every backend
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from collections.abc import Coroutine
+from typing import Any, ClassVar
 
 import pytest
 
 from ..._builders import BuilderMap
-from ..._errors import SchemaVersionError
+from ..._errors import InvalidRecordError, SchemaVersionError
 from ...sessions import SessionStore
 from .._factory import StoreFactory, unique_namespace
 
@@ -80,3 +81,25 @@ class SessionStoreOperatorChecks:
         await store.count_entries({"project_key": "p", "session_id": "s"})
         [backend] = stores.open_backends
         assert re.search(r"\d+\.\d+", backend.driver_version), backend.driver_version
+
+    @pytest.mark.parametrize("bad", [-1, True, 1.5, "10", 2**63])
+    async def test_paging_arguments_are_refused_naming_them(
+        self, store: SessionStore, bad: object
+    ) -> None:
+        key = {"project_key": "p", "session_id": "s"}
+        await store.append(key, [{"type": "t"}])
+        calls: dict[str, list[Coroutine[Any, Any, object]]] = {
+            "limit": [
+                store.list_projects_page(limit=bad),  # type: ignore[arg-type]
+                store.load_page(key, limit=bad),  # type: ignore[arg-type]
+                store.list_sessions_page("p", limit=bad),  # type: ignore[arg-type]
+            ],
+            "after": [store.load_page(key, after=bad)],  # type: ignore[arg-type]
+            "count": [store.load_tail(key, bad)],  # type: ignore[arg-type]
+        }
+        for name, coroutines in calls.items():
+            for coroutine in coroutines:
+                with pytest.raises(InvalidRecordError, match=name) as caught:
+                    await coroutine
+                assert caught.value.field == name
+        assert await store.load(key) == [{"type": "t"}]

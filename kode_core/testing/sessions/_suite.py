@@ -442,6 +442,9 @@ class SessionStoreConformance(SessionStoreOperatorChecks, ConformanceSuite):
             assert stored.entry["i"] == expected
             count, expected = count + 1, expected + 1
         assert count == total + 1
+        loaded = await store.load(KEY)  # more entries than one page of load's reads
+        assert loaded is not None
+        assert [e["i"] for e in loaded] == list(range(total + 1))
         assert await store.count_entries(KEY) == total + 1
         assert [e["i"] for e in await store.load_tail(KEY, 2)] == [total - 1, total]
 
