@@ -53,7 +53,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="write transcripts as JSON lines",
         formatter_class=HelpFormatter,
         description="Write every transcript of the store (or of one project) to stdout,\n"
-        f"one entry per line; reads only.\n\n{FORMAT_HELP}\n\n"
+        "one entry per line; reads only. Agent threads and runs and workflow runs\n"
+        "follow (not with --project: they belong to no project).\n\n"
+        f"{FORMAT_HELP}\n\n"
         "examples:\n"
         "  kode export --store sqlite:///kode.db > kode.jsonl\n"
         "  kode export -s 'postgresql://kode@db/kode#tenant_a' --project my-project > p.jsonl",
@@ -177,7 +179,7 @@ async def run_export(args: argparse.Namespace) -> int:
                 bar.note(f"{lines} entries")
     records = 0
     async with open_conversations(config, existing=True) as conversations:
-        if conversations is not None:
+        if conversations is not None and args.project is None:  # threads belong to no project
             async for line in export_lines(*conversations):
                 out.write(_ENCODER.encode(line) + "\n")
                 records += 1
@@ -193,6 +195,12 @@ async def run_export(args: argparse.Namespace) -> int:
         f"{workflow_records} workflow records from {config.describe()}",
         file=sys.stderr,
     )
+    if args.project is not None:
+        print(
+            "kode export: agent threads, runs and workflow runs belong to no project: "
+            "not exported with --project",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kode_core import BackendPool, run_stores, thread_stores
+from kode_core import BackendPool, run_stores, session_stores, thread_stores
 from kode_core.testing import unique_namespace
 from kode_core.testing.servers import TestServer
 
@@ -109,6 +109,26 @@ async def test_copy_moves_threads_and_runs_from_sqlite_to_postgresql_once(
         "thread",
         "thread",
     ]
+
+
+async def test_export_and_copy_of_one_project_leave_threads_and_runs_out(
+    tmp_path: Path,
+) -> None:
+    await _fill(tmp_path / "k.db")
+    source = f"sqlite:///{tmp_path / 'k.db'}"
+    async with BackendPool(
+        {"sqlite": {"path": str(tmp_path / "k.db")}}, registry=registry()
+    ) as pool:
+        sessions = session_stores(pool).build({"kind": "sqlite"})
+        await sessions.append({"project_key": "p", "session_id": "s"}, [{"type": "user"}])
+    exported = kode("export", "--store", source, "--project", "p")
+    assert exported.returncode == 0, exported.stderr
+    assert [next(iter(json.loads(line))) for line in exported.stdout.splitlines()] == ["key"]
+    assert "belong to no project" in exported.stderr
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    copied = kode("copy", "--from", source, "--to", target, "-p", "p")
+    assert copied.returncode == 0, copied.stderr
+    assert kode("export", "--store", target).stdout == exported.stdout  # the same rule
 
 
 async def test_import_of_an_export_is_idempotent_and_checked_first(tmp_path: Path) -> None:
