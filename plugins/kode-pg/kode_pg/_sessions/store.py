@@ -22,6 +22,7 @@ from kode_core.sessions import (
 from .._backend import Connection, PgBackend
 from .._conflicts import retry_conflicts
 from .._options import PgOptions
+from .group import GroupAppend
 from .schema import SESSIONS
 from .sql import key_params, session_statements
 
@@ -36,6 +37,16 @@ class _Head:
     key_id: int
     last_position: int
     summary: tuple[int, str] | None  # (summary_mtime, summary)
+
+
+@attrs.frozen
+class _HeadAppend:
+    """One append at a remembered head, its summary folded: a member of a group."""
+
+    head: _Head
+    batch: Sequence[EncodedEntry]
+    mtime: int
+    summary: tuple[int, str] | None
 
 
 class PgSessionStore(SessionStore):
@@ -61,6 +72,7 @@ class PgSessionStore(SessionStore):
         self._use_schema(backend, SESSIONS)
         self._sql = session_statements(options.namespace)
         self._heads: dict[SessionKey, _Head] = {}
+        self._group = GroupAppend(self._append_group)
 
     def __repr__(self) -> str:
         return f"<PgSessionStore namespace={self.namespace!r} at {self._backend.address}>"
@@ -80,29 +92,54 @@ class PgSessionStore(SessionStore):
     async def _append_at_head(
         self, key: SessionKey, head: _Head, batch: Sequence[EncodedEntry]
     ) -> bool:
-        """One statement storing the whole batch if ``head`` is still the key's; True if
-        it did. Stores nothing otherwise."""
+        """The whole batch stored in one statement, shared with the other appends at a
+        known head running meanwhile, if ``head`` is still the key's; True if it was.
+        Stores nothing otherwise."""
         mtime = now_ms()
         folded = self.fold_summary(key, head.summary, batch)
         summary = (mtime, folded) if folded is not None else head.summary
-        summary_mtime, summary_text = summary or (None, None)
-        uuids = [item.uuid for item in batch]
-        texts = [item.text for item in batch]
-        size = len(batch)
-        params = (head.key_id, head.last_position, uuids, uuids, texts)
-        params_tail = (size, size, mtime, summary_mtime, summary_text)
+        if not await self._group.run(key, _HeadAppend(head, batch, mtime, summary)):
+            self._heads.pop(key, None)
+            return False
+        self._remember(key, _Head(head.key_id, head.last_position + len(batch), summary))
+        return True
+
+    async def _append_group(self, members: Sequence[_HeadAppend]) -> set[int]:
+        """One ``append_at_heads`` statement for ``members``: the indexes of those stored."""
+        index: list[int] = []
+        key_ids: list[int] = []
+        heads: list[int] = []
+        sizes: list[int] = []
+        mtimes: list[int] = []
+        summary_mtimes: list[int | None] = []
+        summaries: list[str | None] = []
+        entry_index: list[int] = []
+        offsets: list[int] = []
+        uuids: list[str | None] = []
+        texts: list[str] = []
+        for i, member in enumerate(members):
+            index.append(i)
+            key_ids.append(member.head.key_id)
+            heads.append(member.head.last_position)
+            sizes.append(len(member.batch))
+            mtimes.append(member.mtime)
+            summary_mtime, summary = member.summary or (None, None)
+            summary_mtimes.append(summary_mtime)
+            summaries.append(summary)
+            for n, item in enumerate(member.batch, 1):
+                entry_index.append(i)
+                offsets.append(n)
+                uuids.append(item.uuid)
+                texts.append(item.text)
+        params = (index, key_ids, heads, sizes, mtimes, summary_mtimes, summaries)
         # One statement: atomic in autocommit, and in the transaction that sets
         # statement_timeout when one is configured.
         async with self._connection() as conn:
-            cur = await conn.execute(self._sql.append_at_head, (*params, *params_tail))
-            row = await cur.fetchone()
-        assert row is not None  # the counts are one row
-        locked, inserted, _ = row
-        if not locked or not inserted:
-            self._heads.pop(key, None)
-            return False
-        self._remember(key, _Head(head.key_id, head.last_position + size, summary))
-        return True
+            cur = await conn.execute(
+                self._sql.append_at_heads,
+                (*params, entry_index, offsets, uuids, texts, key_ids),
+            )
+            return {i for (i,) in await cur.fetchall()}
 
     def _remember(self, key: SessionKey, head: _Head) -> None:
         self._heads.pop(key, None)
