@@ -12,7 +12,8 @@ If the statement fails, no member is stored. A member of a group of several then
 again alone, so that an error is only ever its own, except when the connection broke:
 the outcome is then unknown, exactly as for an append that ran alone, and every member
 raises the error. After its group, a leader hands the lead to the first append queued
-meanwhile: no caller serves others for longer than one group.
+meanwhile: no caller serves others for longer than one group. One group runs at a
+time: the callers it answers append again together, in the next one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import attrs
 
 from kode_core import BackendUnavailableError
@@ -38,13 +40,13 @@ class GroupCall:
     done: anyio.Event = attrs.field(factory=anyio.Event)
     taken: bool = False  # part of a running group: its outcome is coming
     lead: bool = False  # handed the lead: it runs the next group
-    stored: bool = False
+    outcome: Any = None
     alone: bool = False  # its group failed: run it again on its own
     error: BaseException | None = None
 
 
-#: Runs one group's statement: the indexes (into the list) of the members it stored.
-RunGroup = Callable[[Sequence[Any]], Awaitable[set[int]]]
+#: Runs one group's statement: each member's outcome, in order.
+RunGroup = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
 
 
 class GroupAppend:
@@ -55,16 +57,21 @@ class GroupAppend:
         self._queue: list[GroupCall] = []
         self._leading = False
 
-    async def run(self, key: Hashable, member: Any) -> bool:
-        """Run ``member``'s append, with those of other callers queued meanwhile; True if
-        its batch was stored. Raises the error of its statement."""
+    async def run(self, key: Hashable, member: Any) -> Any:
+        """Run ``member``'s append, with those of other callers queued meanwhile; its
+        outcome as the statement's runner gives it. Raises the error of its statement."""
         call = GroupCall(key, member)
         self._queue.append(call)
         if self._leading:
             await self._wait_turn(call)
             if not call.lead:
                 return await self._outcome(call)
-        self._leading = True
+        else:
+            self._leading = True
+            # Let the callers that are ready to run (e.g. those the last group just
+            # answered, about to append again) queue first: they join this group.
+            with anyio.CancelScope(shield=True):
+                await anyio.lowlevel.checkpoint()
         group = self._take()
         try:
             with anyio.CancelScope(shield=True):
@@ -93,21 +100,28 @@ class GroupAppend:
 
     async def _run(self, group: list[GroupCall]) -> None:
         try:
-            stored = await self._run_group([call.member for call in group])
-        except Exception as exc:
-            alone = len(group) > 1 and not isinstance(exc, BackendUnavailableError)
+            outcomes = await self._run_group([call.member for call in group])
+        except BaseException as exc:
+            alone = (
+                len(group) > 1
+                and isinstance(exc, Exception)
+                and not isinstance(exc, BackendUnavailableError)
+            )
             for call in group:
                 call.alone, call.error = alone, None if alone else exc
+            if not isinstance(exc, Exception):
+                raise
             return
-        for index, call in enumerate(group):
-            call.stored = index in stored
+        for call, outcome in zip(group, outcomes, strict=True):
+            call.outcome = outcome
 
-    async def _outcome(self, call: GroupCall) -> bool:
+    async def _outcome(self, call: GroupCall) -> Any:
         if call.alone:
-            return bool(await self._run_group([call.member]))
+            [outcome] = await self._run_group([call.member])
+            return outcome
         if call.error is not None:
             raise call.error
-        return call.stored
+        return call.outcome
 
     def _pass_lead(self) -> None:
         if self._queue:
