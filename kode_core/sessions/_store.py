@@ -88,8 +88,16 @@ class SessionStore(Store):
 
     async def load(self, key: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         """Every entry of the key in order, or ``None`` if it was never written."""
-        entries = [stored.entry async for stored in self.iter_entries(key)]
-        return entries or None
+        # iter_entries' pages, without a StoredEntry per entry.
+        session_key = SessionKey.parse(key)
+        entries: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            rows = await self._read(session_key, after, DEFAULT_PAGE_SIZE)
+            entries += [decode_entry(text) for _, text in rows]
+            if len(rows) < DEFAULT_PAGE_SIZE:
+                return entries or None
+            after = rows[-1][0]
 
     async def list_sessions(self, project_key: str) -> list[dict[str, Any]]:
         """Every main transcript of the project with its mtime (epoch ms); no cap."""
