@@ -26,7 +26,7 @@ class SessionStatements:
     lock_key: sql.Composed
     insert_entries: sql.Composed
     update_key: sql.Composed
-    append_at_head: sql.Composed
+    append_at_heads: sql.Composed
     read: sql.Composed
     read_tail: sql.Composed
     count: sql.Composed
@@ -78,32 +78,64 @@ def session_statements(namespace: str) -> SessionStatements:
             "UPDATE {s}.session_keys SET last_position = %s, entry_count = entry_count + %s,"
             " mtime = %s, summary_mtime = %s, summary = %s WHERE id = %s"
         ),
-        # The whole append in one statement, for a writer that knows the key's head
-        # (id, last_position) and summary from its last append: it locks the key row
-        # only if the head is unchanged (re-checked once the lock is granted, so no
-        # other append committed since), and then, if no uuid of the batch is stored
-        # (the snapshot holds every entry of this head), inserts every entry and
-        # stamps the head, mtime and the summary folded beforehand. Counts: key rows
-        # locked (0: the head moved), entries inserted (0: a uuid is stored).
-        append_at_head=q(
-            "WITH k AS MATERIALIZED ("
+        # The appends of several writers in one statement. A member that knows its
+        # key's head (id, last_position) and summary from its last append is stored
+        # if that head is unchanged (re-read under the key row's lock, so no other
+        # append committed since) and none of its uuids is stored (the snapshot holds
+        # every entry of an unchanged head): every entry goes in, and the key row gets
+        # the new head, mtime and the summary folded beforehand. A member that knows
+        # no head (key_id NULL) is stored if its key row does not exist: the row is
+        # created with the head, mtime and summary of the batch (folded from none);
+        # if it exists, the row as the snapshot holds it is returned instead. Key rows
+        # are locked in id order and created in key order, so that two of these
+        # statements do not deadlock on each other in the usual case (a deadlock
+        # fails the statement, which stores nothing). Yields, per member stored or
+        # whose existing row was read: its index, stored, and the key's id, head and
+        # summary.
+        append_at_heads=q(
+            "WITH m AS MATERIALIZED ("
+            " SELECT * FROM unnest(%b::int[], %b::bigint[], %b::bigint[], %b::bigint[],"
+            " %b::bigint[], %b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[])"
+            " AS m(i, key_id, head, size, mtime, summary_mtime, summary,"
+            " project_key, session_id, subpath)"
+            "), t AS MATERIALIZED ("
+            " SELECT * FROM unnest(%b::int[], %b::bigint[], %b::text[], %b::text[])"
+            " AS t(i, n, uuid, body)"
+            "), k AS MATERIALIZED ("
             " SELECT id, last_position FROM {s}.session_keys"
-            " WHERE id = %s AND last_position = %s FOR UPDATE"
+            " WHERE id = ANY(%b::bigint[]) ORDER BY id FOR UPDATE"
             "), fresh AS MATERIALIZED ("
-            " SELECT id, last_position FROM k WHERE NOT EXISTS ("
-            " SELECT FROM {s}.session_entries AS e"
-            " WHERE e.key_id = k.id AND e.uuid = ANY(%b::text[]))"
+            " SELECT m.* FROM m JOIN k ON k.id = m.key_id AND k.last_position = m.head"
+            " WHERE NOT EXISTS ("
+            " SELECT FROM t JOIN {s}.session_entries AS e"
+            " ON e.key_id = m.key_id AND e.uuid = t.uuid WHERE t.i = m.i)"
+            "), made AS MATERIALIZED ("
+            " INSERT INTO {s}.session_keys AS c (project_key, session_id, subpath,"
+            " last_position, entry_count, mtime, summary_mtime, summary)"
+            " SELECT project_key, session_id, subpath, size, size, mtime, summary_mtime, summary"
+            " FROM m WHERE key_id IS NULL ORDER BY project_key, session_id, subpath"
+            " ON CONFLICT (project_key, session_id, subpath) DO NOTHING"
+            " RETURNING c.id, c.project_key, c.session_id, c.subpath"
+            "), new AS MATERIALIZED ("
+            " SELECT m.i, c.id FROM made AS c JOIN m ON m.key_id IS NULL"
+            " AND m.project_key = c.project_key AND m.session_id = c.session_id"
+            " AND m.subpath = c.subpath"
             "), ins AS ("
             " INSERT INTO {s}.session_entries (key_id, position, uuid, body)"
-            " SELECT f.id, f.last_position + t.n, t.uuid, t.body"
-            " FROM fresh AS f, unnest(%b::text[], %b::text[]) WITH ORDINALITY AS t(uuid, body, n)"
-            " RETURNING 1"
+            " SELECT f.key_id, f.head + t.n, t.uuid, t.body FROM fresh AS f JOIN t ON t.i = f.i"
+            " UNION ALL SELECT c.id, t.n, t.uuid, t.body FROM new AS c JOIN t ON t.i = c.i"
             "), upd AS ("
-            " UPDATE {s}.session_keys AS u SET last_position = u.last_position + %s,"
-            " entry_count = u.entry_count + %s, mtime = %s, summary_mtime = %s, summary = %s"
-            " FROM fresh AS f WHERE u.id = f.id RETURNING 1"
-            ") SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM ins),"
-            " (SELECT count(*) FROM upd)"
+            " UPDATE {s}.session_keys AS u SET last_position = u.last_position + f.size,"
+            " entry_count = u.entry_count + f.size, mtime = f.mtime,"
+            " summary_mtime = f.summary_mtime, summary = f.summary"
+            " FROM fresh AS f WHERE u.id = f.key_id"
+            ") SELECT i, true, NULL::bigint, NULL::bigint, NULL::bigint, NULL FROM fresh"
+            " UNION ALL SELECT i, true, id, NULL, NULL, NULL FROM new"
+            " UNION ALL SELECT m.i, false, o.id, o.last_position, o.summary_mtime, o.summary"
+            " FROM m JOIN {s}.session_keys AS o ON m.key_id IS NULL"
+            " AND o.project_key = m.project_key AND o.session_id = m.session_id"
+            " AND o.subpath = m.subpath"
+            " WHERE NOT EXISTS (SELECT FROM new WHERE new.i = m.i)"
         ),
         read=q(
             "SELECT position, body FROM {s}.session_entries"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import attrs
 import psycopg
@@ -22,6 +23,7 @@ from kode_core.sessions import (
 from .._backend import Connection, PgBackend
 from .._conflicts import retry_conflicts
 from .._options import PgOptions
+from .group import GroupAppend
 from .schema import SESSIONS
 from .sql import key_params, session_statements
 
@@ -38,21 +40,35 @@ class _Head:
     summary: tuple[int, str] | None  # (summary_mtime, summary)
 
 
+@attrs.frozen
+class _HeadAppend:
+    """One append at a remembered head (None: to a key with no row yet), its summary
+    folded: a member of a group."""
+
+    key: SessionKey
+    head: _Head | None
+    batch: Sequence[EncodedEntry]
+    mtime: int
+    summary: tuple[int, str] | None
+
+
 class PgSessionStore(SessionStore):
     """Session transcripts in the schema ``kode_<namespace>`` of a PostgreSQL database.
 
-    An append is one transaction in two round trips: it upserts the transcript's
-    key row (taking its row lock), inserts the entries after the key's
-    ``last_position`` letting the unique ``(key_id, uuid)`` index skip stored
-    uuids, then stamps ``mtime``, the new head and the folded summary on the key
-    row. Its cost does not depend on the length of the transcript.
-
-    A store remembers the head and summary each of its appends left on a key (up to
-    :data:`HEADS_KEPT` keys). The next append to that key folds the summary first and
-    sends one statement that applies only if the head is still the same and no uuid
-    of the batch is stored (``append_at_head``); otherwise (another writer moved the
-    head, a retried batch) it stores nothing and the append runs as above. The fold
-    may then run twice for one append: it must be a pure function, as the SDK's is.
+    An append is one statement, shared with the store's other appends running
+    meanwhile (:mod:`kode_pg._sessions.group`). A store remembers the head and
+    summary each of its appends left on a key (up to :data:`HEADS_KEPT` keys); the
+    next append to that key folds the summary first, and its batch goes in only if
+    the head is still the same and no uuid of the batch is stored. An append to a key
+    with no remembered head goes in if the key has no row yet (the row is created with
+    it); if the row exists, the statement reads its head and summary, and the append
+    runs once more at that head. An append that none of this stored (another writer
+    moved the head, a retried batch) runs as one transaction in two round trips: it
+    upserts the key row (taking its row lock), inserts the entries after the key's
+    ``last_position``, letting the unique ``(key_id, uuid)`` index skip stored uuids,
+    then stamps ``mtime``, the new head and the folded summary on the key row. No
+    append's cost depends on the length of the transcript. The fold may run more than
+    once for one append: it must be a pure function, as the SDK's is.
     """
 
     def __init__(self, backend: PgBackend, options: PgOptions, settings: SessionOptions) -> None:
@@ -61,6 +77,7 @@ class PgSessionStore(SessionStore):
         self._use_schema(backend, SESSIONS)
         self._sql = session_statements(options.namespace)
         self._heads: dict[SessionKey, _Head] = {}
+        self._group = GroupAppend(self._append_group)
 
     def __repr__(self) -> str:
         return f"<PgSessionStore namespace={self.namespace!r} at {self._backend.address}>"
@@ -73,36 +90,71 @@ class PgSessionStore(SessionStore):
 
     @retry_conflicts
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
-        head = self._heads.get(key)
-        if head is None or not await self._append_at_head(key, head, batch):
+        stored, head = await self._append_at_head(key, self._heads.get(key), batch)
+        if not stored and head is not None:  # the key's head, as the snapshot held it
+            stored, head = await self._append_at_head(key, head, batch)
+        if not stored:
             await self._append_locking(key, batch)
 
     async def _append_at_head(
-        self, key: SessionKey, head: _Head, batch: Sequence[EncodedEntry]
-    ) -> bool:
-        """One statement storing the whole batch if ``head`` is still the key's; True if
-        it did. Stores nothing otherwise."""
+        self, key: SessionKey, head: _Head | None, batch: Sequence[EncodedEntry]
+    ) -> tuple[bool, _Head | None]:
+        """The whole batch stored in one statement, shared with the other appends running
+        meanwhile, if ``head`` is still the key's, or if ``head`` is None and the key
+        has no row yet. Stores nothing otherwise. Returns whether it was stored, and
+        the key's head: after the batch if stored, else as read (None if not read)."""
         mtime = now_ms()
-        folded = self.fold_summary(key, head.summary, batch)
-        summary = (mtime, folded) if folded is not None else head.summary
-        summary_mtime, summary_text = summary or (None, None)
-        uuids = [item.uuid for item in batch]
-        texts = [item.text for item in batch]
-        size = len(batch)
-        params = (head.key_id, head.last_position, uuids, uuids, texts)
-        params_tail = (size, size, mtime, summary_mtime, summary_text)
+        folded = self.fold_summary(key, head.summary if head else None, batch)
+        summary = (mtime, folded) if folded is not None else (head.summary if head else None)
+        outcome = await self._group.run(key, _HeadAppend(key, head, batch, mtime, summary))
+        if outcome is None:
+            self._heads.pop(key, None)
+            return False, None
+        stored, key_id, last_position, summary_mtime, summary_text = outcome
+        if not stored:
+            self._heads.pop(key, None)
+            seen = (summary_mtime, summary_text) if summary_text is not None else None
+            return False, _Head(key_id, last_position, seen)
+        if head is not None:
+            key_id, last_position = head.key_id, head.last_position
+        else:
+            last_position = 0
+        new_head = _Head(key_id, last_position + len(batch), summary)
+        self._remember(key, new_head)
+        return True, new_head
+
+    async def _append_group(self, members: Sequence[_HeadAppend]) -> list[Any]:
+        """One ``append_at_heads`` statement for ``members``: each one's outcome, a row
+        (stored, key_id, last_position, summary_mtime, summary) or None."""
+        columns: tuple[list[Any], ...] = tuple([] for _ in range(10))
+        entries: tuple[list[Any], ...] = tuple([] for _ in range(4))
+        for i, member in enumerate(members):
+            head = member.head
+            summary_mtime, summary = member.summary or (None, None)
+            row = (
+                i,
+                head.key_id if head else None,
+                head.last_position if head else None,
+                len(member.batch),
+                member.mtime,
+                summary_mtime,
+                summary,
+                *key_params(member.key),
+            )
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+            for n, item in enumerate(member.batch, 1):
+                for column, value in zip(entries, (i, n, item.uuid, item.text), strict=True):
+                    column.append(value)
+        known = [key_id for key_id in columns[1] if key_id is not None]
+        outcomes: list[Any] = [None] * len(members)
         # One statement: atomic in autocommit, and in the transaction that sets
         # statement_timeout when one is configured.
         async with self._connection() as conn:
-            cur = await conn.execute(self._sql.append_at_head, (*params, *params_tail))
-            row = await cur.fetchone()
-        assert row is not None  # the counts are one row
-        locked, inserted, _ = row
-        if not locked or not inserted:
-            self._heads.pop(key, None)
-            return False
-        self._remember(key, _Head(head.key_id, head.last_position + size, summary))
-        return True
+            cur = await conn.execute(self._sql.append_at_heads, (*columns, *entries, known))
+            for i, *outcome in await cur.fetchall():
+                outcomes[i] = tuple(outcome)
+        return outcomes
 
     def _remember(self, key: SessionKey, head: _Head) -> None:
         self._heads.pop(key, None)
