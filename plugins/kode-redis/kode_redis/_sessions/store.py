@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -21,6 +22,7 @@ from kode_core.sessions import (
     SessionOptions,
     SessionStore,
     SessionSummary,
+    decode_entry,
 )
 
 from .._backend import RedisBackend
@@ -36,8 +38,16 @@ MAX_ATTEMPTS = 100
 #: Summaries this store wrote last, kept per main transcript so that its next append can
 #: fold without reading a snapshot first; the oldest is forgotten beyond this many.
 MAX_REMEMBERED_SUMMARIES = 4096
+#: Entries per round trip of :meth:`RedisSessionStore.load` (the base class's page size).
+LOAD_PAGE_SIZE = 1000
+#: A page of :meth:`RedisSessionStore.load` stops early past this many bytes of JSON...
+LOAD_PAGE_BYTES = 8 * 1024 * 1024
+#: ... and its script reads this many bytes' worth of ``max_entry_bytes`` per ``LRANGE``
+#: (16 entries by default): what the server holds for a page is bounded either way.
+LOAD_CHUNK_BYTES = 64 * 1024 * 1024
 _CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 _REPLAYED, _CONFLICT = -2, -1
+_NONE_STORED: frozenset[str] = frozenset()
 
 
 def _text(value: Any) -> str:
@@ -69,6 +79,7 @@ class RedisSessionStore(SessionStore):
         self._use_schema(backend, SESSIONS)
         self._keys = KeyLayout(options.namespace)
         self._written: dict[SessionKey, str] = {}  # key -> its stored summary, as written
+        self._script_keys_of: dict[SessionKey, tuple[str, ...]] = {}
 
     def __repr__(self) -> str:
         return f"<RedisSessionStore namespace={self.namespace!r} backend={self._backend!r}>"
@@ -91,18 +102,16 @@ class RedisSessionStore(SessionStore):
                     found.add(project)
         return sorted(found)[:limit]
 
-    async def _run_append(self, keys: list[str], args: list[str | int]) -> int:
+    async def _run_append(self, keys: Sequence[str], args: list[str | int]) -> int:
         """Run the append script (``EVALSHA``, loading it again after a server restart)."""
         scripts = self._backend.scripts(SessionScripts.register)
-        return int(await scripts.append(keys=keys, args=args))
+        return int(await self._backend.run_script(scripts.append, keys, args))
 
     # -- append ----------------------------------------------------------------------
 
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
         client = await self._client()
-        transcript = self._keys.transcript(key)
-        project = self._keys.project(key.project_key)
-        keys = [*attrs.astuple(transcript), *attrs.astuple(project), self._keys.subpaths(key)]
+        keys = self._script_keys(key)
         # Same id on every attempt: only an applied attempt records it.
         head: list[str | int] = [uuid.uuid4().hex, key.session_id, key.subpath or ""]
         folds = key.is_main and self.offers_summaries
@@ -116,7 +125,7 @@ class RedisSessionStore(SessionStore):
                 elif folds:
                     tail = await self._fold_snapshot(client, key, batch)
                 else:
-                    tail = ["dedupe", "", "", *_entry_args(batch, set())]
+                    tail = ["dedupe", "", "", *_entry_args(batch, _NONE_STORED)]
                 if tail is None:
                     return
                 mtime = now_ms()
@@ -143,7 +152,19 @@ class RedisSessionStore(SessionStore):
     ) -> list[str]:
         """The script's ``cas`` arguments, folded from the summary this store last wrote."""
         summary = self.fold_summary(key, _split_summary(remembered), batch)
-        return ["cas", remembered, summary or "", *_entry_args(batch, set())]
+        return ["cas", remembered, summary or "", *_entry_args(batch, _NONE_STORED)]
+
+    def _script_keys(self, key: SessionKey) -> tuple[str, ...]:
+        """The append script's KEYS for ``key``, built once per transcript (the most recent
+        ``MAX_REMEMBERED_SUMMARIES`` are kept)."""
+        keys = self._script_keys_of.get(key)
+        if keys is None:
+            transcript, project = self._keys.transcript(key), self._keys.project(key.project_key)
+            keys = (*attrs.astuple(transcript), *attrs.astuple(project), self._keys.subpaths(key))
+            if len(self._script_keys_of) >= MAX_REMEMBERED_SUMMARIES:
+                del self._script_keys_of[next(iter(self._script_keys_of))]  # the oldest
+            self._script_keys_of[key] = keys
+        return keys
 
     def _remember(self, key: SessionKey, stored_summary: str) -> None:
         if len(self._written) >= MAX_REMEMBERED_SUMMARIES:
@@ -173,6 +194,33 @@ class RedisSessionStore(SessionStore):
         return ["cas", previous_text, summary or "", *_entry_args(batch, stored)]
 
     # -- reads -----------------------------------------------------------------------
+
+    async def load(self, key: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+        """Every entry of the key in order, or ``None`` if it was never written.
+
+        A page of up to ``LOAD_PAGE_SIZE`` entries per round trip, as the base class
+        reads, but as one reply (a script joins the page's texts) decoded straight
+        into the list: no reply, record or generator step per entry.
+        """
+        session_key = SessionKey.parse(key)
+        client = await self._client()
+        scripts = self._backend.scripts(SessionScripts.register)
+        log = self._keys.transcript(session_key).log
+        chunk = max(1, min(LOAD_PAGE_SIZE, LOAD_CHUNK_BYTES // self._max_entry_bytes))
+        entries: list[dict[str, Any]] = []
+        at_end = False
+        while not at_end:
+            first = len(entries)
+            args = [first, LOAD_PAGE_SIZE, chunk, LOAD_PAGE_BYTES]
+            with self._backend.errors():
+                count, at_end, joined = await self._backend.run_script(
+                    scripts.load_page, [log], args
+                )
+                texts: list[str] | list[str | bytes] = _text(joined).split("\n") if count else []
+                if len(texts) != count:  # a text with a raw newline: not kode's JSON
+                    texts = await client.lrange(log, first, first + count - 1)
+            entries += map(decode_entry, texts)
+        return entries or None
 
     async def _read(self, key: SessionKey, after: int, limit: int) -> list[tuple[int, str]]:
         client = await self._client()
@@ -290,13 +338,21 @@ class RedisSessionStore(SessionStore):
         return True
 
 
-def _entry_args(batch: Sequence[EncodedEntry], stored: set[str]) -> list[str]:
-    args = []
+def _entry_args(batch: Sequence[EncodedEntry], stored: AbstractSet[str]) -> list[str]:
+    """The script's expected membership string, then ``(uuid, text)`` per entry."""
+    if not stored:  # nothing expected stored: an empty string reads as all '0'
+        args = [""]
+        for item in batch:
+            args += (item.uuid or "", item.text)
+        return args
+    flags: list[str] = []
+    pairs: list[str] = []
     for item in batch:
         known = item.uuid in stored
+        flags.append("1" if known else "0")
         # A stored entry's text is not needed by the script.
-        args += [item.uuid or "", "1" if known else "0", "" if known else item.text]
-    return args
+        pairs += (item.uuid or "", "" if known else item.text)
+    return ["".join(flags), *pairs]
 
 
 def _split_summary(value: str) -> tuple[int, str]:
