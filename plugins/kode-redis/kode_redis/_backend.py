@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 
@@ -129,11 +128,12 @@ class RedisBackend(Backend):
         :class:`~kode_core.SchemaVersionError`.
         """
         client = self._ready_client()
-        allowed = self._options.auto_migrate if auto_migrate is None else auto_migrate
-        where = f"{meta_key(namespace)} {version_field(component)} at {self._address}"
-        ensure = functools.partial(
-            ensure_schema, client, namespace, component, auto_migrate=allowed, where=where
-        )
+
+        async def ensure() -> None:  # built per call, its text only when it runs
+            allowed = self._options.auto_migrate if auto_migrate is None else auto_migrate
+            where = f"{meta_key(namespace)} {version_field(component)} at {self._address}"
+            await ensure_schema(client, namespace, component, auto_migrate=allowed, where=where)
+
         with self.errors():
             await self._schemas.run((component.name, namespace), ensure)
         return client
