@@ -117,6 +117,64 @@ async def test_an_append_on_a_connection_the_server_closed_is_retried_and_stored
         ]
 
 
+def counting_fold(prev: Any, key: Any, batch: list[dict[str, Any]]) -> dict[str, Any]:
+    count = prev["data"]["count"] if prev else 0
+    return {"session_id": key["session_id"], "mtime": 0, "data": {"count": count + len(batch)}}
+
+
+def script_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the store's append scripts, and fail any snapshot read."""
+    calls: list[int] = []
+    run_append = store_module.RedisSessionStore._run_append
+
+    async def counted(self: Any, keys: Any, args: Any) -> Any:
+        calls.append(1)
+        return await run_append(self, keys, args)
+
+    async def no_read(*_: Any) -> None:
+        raise AssertionError("the append read a snapshot")
+
+    monkeypatch.setattr(store_module.RedisSessionStore, "_run_append", counted)
+    monkeypatch.setattr(store_module.RedisSessionStore, "_read_snapshot", no_read)
+    return calls
+
+
+async def test_the_first_append_to_a_new_session_is_one_script_call(
+    shared_server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = script_calls(monkeypatch)
+    url = {"url": url_of(shared_server)}
+    async with StoreFactory("redis", url, PLUGINS).open(summary_fold=counting_fold) as stores:
+        store = stores.build({"kind": "redis", "options": {"namespace": unique_namespace()}})
+        await store.append(KEY, entries(0, 3))
+        await store.append(KEY, entries(3, 2))
+        assert calls == [1, 1]
+        [summary] = await store.list_session_summaries("proj")
+        assert summary["data"] == {"count": 5}
+
+
+async def test_a_store_new_to_a_written_session_folds_into_its_summary_and_skips_stored_uuids(
+    shared_server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The other store's summary and uuids refute the "new session" guess: the refusal
+    # carries them, so the append folds from them (no read) and stores only u3, u4.
+    namespace, url = unique_namespace(), {"url": url_of(shared_server)}
+    async with StoreFactory("redis", url, PLUGINS).open(summary_fold=counting_fold) as stores:
+        options = {"kind": "redis", "options": {"namespace": namespace}}
+        await stores.build(options).append(KEY, entries(0, 3))
+        calls = script_calls(monkeypatch)
+        fresh = stores.build(options)
+        await fresh.append(KEY, [*entries(2, 3), {"type": "no-uuid"}])
+        assert calls == [1, 1]
+        assert await fresh.load(KEY) == [*entries(0, 5), {"type": "no-uuid"}]
+        [summary] = await fresh.list_session_summaries("proj")
+        assert summary["data"] == {"count": 6}
+        await fresh.append(KEY, entries(5, 2))  # its own summary now: one call again
+        assert calls == [1, 1, 1]
+        [summary] = await fresh.list_session_summaries("proj")
+        assert summary["data"] == {"count": 8}
+
+
 def test_pack_command_is_the_redis_protocol_with_utf8_lengths() -> None:
     assert (
         pack_command(["SET", "k", "é", 42])

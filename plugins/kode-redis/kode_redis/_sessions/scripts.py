@@ -13,9 +13,10 @@ from redis.commands.core import AsyncScript
 #: the text of an entry expected stored may be ''). Mode 'dedupe': skip entries whose
 #: uuid is stored. Mode 'cas': the caller folded the summary from a snapshot, so apply
 #: only if the summary and every uuid's membership are still what the snapshot saw, else
-#: return -1 (the caller starts over). Returns the number of entries stored (0 when every
-#: uuid is stored, in either mode), or -2 if this batch id was applied already (the
-#: driver re-sent the call after a lost reply). One SMISMEMBER per 1000 uuids.
+#: return {-1, the stored summary ('' = none), the membership string}: what the caller
+#: folds from next. Returns the number of entries stored (0 when every uuid is stored, in
+#: either mode), or -2 if this batch id was applied already (the driver re-sent the call
+#: after a lost reply). One SMISMEMBER per 1000 uuids.
 APPEND_LUA = """
 local log, uuids, meta = KEYS[1], KEYS[2], KEYS[3]
 local batch, sid, subpath, mtime, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[8]
@@ -44,7 +45,14 @@ for i = 9, #ARGV, 2 do
   end
 end
 if #texts == 0 then return 0 end
-if cas and (moved or (redis.call('HGET', KEYS[6], sid) or '') ~= ARGV[6]) then return -1 end
+if cas then
+  local current = redis.call('HGET', KEYS[6], sid) or ''
+  if moved or current ~= ARGV[6] then
+    local marks = {}
+    for i = 9, #ARGV, 2 do marks[#marks + 1] = stored[ARGV[i]] and '1' or '0' end
+    return {-1, current, table.concat(marks)}
+  end
+end
 for i = 1, #texts, 1000 do
   redis.call('RPUSH', log, unpack(texts, i, math.min(i + 999, #texts)))
 end
