@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 
 import redis
@@ -14,6 +13,7 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import SSLConnection, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.commands.core import AsyncScript
 
 from kode_core import BackendError, BackendUnavailableError, KodeError, NotSupportedError
 from kode_core.backend import (
@@ -33,6 +33,10 @@ _T = TypeVar("_T")
 #: One retry after a short pause: enough to replace a pooled connection the server
 #: closed (restart, idle timeout), never an unbounded wait on an engine that is down.
 _RETRIES = 1
+#: What ``ConnectionPool.get_connection`` takes: a command name before redis-py 5.3.
+_GET_CONNECTION_ARGS: tuple[str, ...] = (
+    ("EVALSHA",) if tuple(map(int, redis.__version__.split(".")[:2])) < (5, 3) else ()
+)
 #: Connection name shown by ``CLIENT LIST``, so operators can tell kode's connections.
 CLIENT_NAME = "kode"
 
@@ -124,11 +128,12 @@ class RedisBackend(Backend):
         :class:`~kode_core.SchemaVersionError`.
         """
         client = self._ready_client()
-        allowed = self._options.auto_migrate if auto_migrate is None else auto_migrate
-        where = f"{meta_key(namespace)} {version_field(component)} at {self._address}"
-        ensure = functools.partial(
-            ensure_schema, client, namespace, component, auto_migrate=allowed, where=where
-        )
+
+        async def ensure() -> None:  # built per call, its text only when it runs
+            allowed = self._options.auto_migrate if auto_migrate is None else auto_migrate
+            where = f"{meta_key(namespace)} {version_field(component)} at {self._address}"
+            await ensure_schema(client, namespace, component, auto_migrate=allowed, where=where)
+
         with self.errors():
             await self._schemas.run((component.name, namespace), ensure)
         return client
@@ -140,6 +145,44 @@ class RedisBackend(Backend):
         if register not in self._scripts:
             self._scripts[register] = register(client)
         return cast("_T", self._scripts[register])
+
+    async def run_script(
+        self, script: AsyncScript, keys: Sequence[str], args: Sequence[str | int]
+    ) -> Any:
+        """``EVALSHA`` of a registered script; ``NOSCRIPT`` (a restarted server) loads it again.
+
+        On a single server the call is packed in one piece and sent on a pooled
+        connection directly, without the client's per-command hooks, and is retried
+        like any command (once, on a dropped connection); a cluster client routes it
+        by its keys' slot.
+        """
+        client = self._ready_client()
+        if self._target.cluster:
+            return await script(keys=keys, args=args)
+        command = pack_command(("EVALSHA", script.sha, len(keys), *keys, *args))
+        try:
+            return await self._round_trip(client, command)
+        except redis.exceptions.NoScriptError:
+            await client.script_load(script.script)
+            return await self._round_trip(client, command)
+
+    @staticmethod
+    async def _round_trip(client: Redis, command: bytes) -> Any:
+        """Send a packed command on a pooled connection and read its reply."""
+        pool = client.connection_pool
+        connection = await pool.get_connection(*_GET_CONNECTION_ARGS)  # type: ignore[no-untyped-call]
+
+        async def attempt() -> Any:
+            await connection.send_packed_command(command)
+            return await connection.read_response()
+
+        async def failed(_error: Exception) -> None:
+            await connection.disconnect()
+
+        try:
+            return await connection.retry.call_with_retry(attempt, failed)
+        finally:
+            await pool.release(connection)
 
     async def migrate(self, namespace: str, component: RedisSchema) -> None:
         """Record or migrate ``component``'s layout in ``namespace`` now, even with
@@ -228,3 +271,12 @@ class RedisBackend(Backend):
 
     def _driver_error(self, exc: BaseException) -> KodeError:
         return BackendError("redis", redact(str(exc), self._secrets))
+
+
+def pack_command(args: Sequence[str | int]) -> bytes:
+    """A command in the Redis protocol, as one ``bytes`` (strings UTF-8, ints in decimal)."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg.encode() if isinstance(arg, str) else b"%d" % arg
+        parts += (b"$%d\r\n" % len(data), data, b"\r\n")
+    return b"".join(parts)

@@ -477,8 +477,8 @@ async def test_a_resent_append_call_is_applied_once(shared_server: TestServer) -
         layout.subpaths(session_key),
     ]
     # Entries without uuid: only the batch id can tell a re-sent call from a new one.
-    args: list[str | int] = ["batch-1", "sess", "sub", now_ms(), "dedupe", "", ""]
-    args += ["", "0", '{"type":"t"}', "", "0", '{"type":"t"}']
+    args: list[str | int] = ["batch-1", "sess", "sub", now_ms(), "dedupe", "", "", "00"]
+    args += ["", '{"type":"t"}', "", '{"type":"t"}']
     async with factory(url_of(shared_server)).open() as stores:
         store = stores.build({"kind": "redis", "options": {"namespace": namespace}})
         backend = stores.open_backends[0]

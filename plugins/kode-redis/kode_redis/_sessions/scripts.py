@@ -8,30 +8,51 @@ from redis.commands.core import AsyncScript
 
 #: The append, atomic in the engine. KEYS: log, uuids, meta, sessions, mtimes, summaries,
 #: subpaths. ARGV: batch id, session id, subpath ('' = main), mtime, mode, expected summary
-#: ('' = none), new summary data ('' = none), then (uuid, expected stored '1'/'0', text)
-#: per entry. Mode 'dedupe': skip entries whose uuid is stored. Mode 'cas': the caller
-#: folded the summary from a snapshot, so apply only if the summary and every uuid's
-#: membership are still what the snapshot saw, else return -1 (the caller starts over).
-#: Returns the number of entries stored (0 when every uuid is stored, in either mode),
-#: or -2 if this batch id was applied already (the driver re-sent the call after a
-#: lost reply).
+#: ('' = none), new summary data ('' = none), expected membership ('1'/'0' per entry, in
+#: order; missing characters read as '0'), then (uuid, text) per entry (uuid '' = none;
+#: the text of an entry expected stored may be ''). Mode 'dedupe': skip entries whose
+#: uuid is stored. Mode 'cas': the caller folded the summary from a snapshot, so apply
+#: only if the summary and every uuid's membership are still what the snapshot saw, else
+#: return {-1, the stored summary ('' = none), the membership string}: what the caller
+#: folds from next. Returns the number of entries stored (0 when every uuid is stored, in
+#: either mode), or -2 if this batch id was applied already (the driver re-sent the call
+#: after a lost reply). One SMISMEMBER per 1000 uuids.
 APPEND_LUA = """
 local log, uuids, meta = KEYS[1], KEYS[2], KEYS[3]
-local batch, sid, subpath, mtime = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local batch, sid, subpath, mtime, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[8]
 local cas = ARGV[5] == 'cas'
 if redis.call('HGET', meta, 'batch') == batch then return -2 end
-local texts, fresh, moved = {}, {}, false
-for i = 8, #ARGV, 3 do
+local ids, stored = {}, {}
+for i = 9, #ARGV, 2 do
+  if ARGV[i] ~= '' then ids[#ids + 1] = ARGV[i] end
+end
+for i = 1, #ids, 1000 do
+  local last = math.min(i + 999, #ids)
+  local hits = redis.call('SMISMEMBER', uuids, unpack(ids, i, last))
+  for j = 1, #hits do
+    if hits[j] == 1 then stored[ids[i + j - 1]] = true end
+  end
+end
+local texts, fresh, moved, n = {}, {}, false, 0
+for i = 9, #ARGV, 2 do
+  n = n + 1
   local id = ARGV[i]
-  local stored = id ~= '' and redis.call('SISMEMBER', uuids, id) == 1
-  if stored ~= (ARGV[i + 1] == '1') then moved = true end
-  if not stored then
-    texts[#texts + 1] = ARGV[i + 2]
+  local known = stored[id] == true
+  if known ~= (string.byte(expected, n) == 49) then moved = true end
+  if not known then
+    texts[#texts + 1] = ARGV[i + 1]
     if id ~= '' then fresh[#fresh + 1] = id end
   end
 end
 if #texts == 0 then return 0 end
-if cas and (moved or (redis.call('HGET', KEYS[6], sid) or '') ~= ARGV[6]) then return -1 end
+if cas then
+  local current = redis.call('HGET', KEYS[6], sid) or ''
+  if moved or current ~= ARGV[6] then
+    local marks = {}
+    for i = 9, #ARGV, 2 do marks[#marks + 1] = stored[ARGV[i]] and '1' or '0' end
+    return {-1, current, table.concat(marks)}
+  end
+end
 for i = 1, #texts, 1000 do
   redis.call('RPUSH', log, unpack(texts, i, math.min(i + 999, #texts)))
 end
@@ -51,14 +72,37 @@ if ARGV[7] ~= '' then redis.call('HSET', KEYS[6], sid, mtime .. ':' .. ARGV[7]) 
 return #texts
 """
 
+#: A page of a transcript as one reply, parsed far faster than one reply per entry.
+#: KEYS: log. ARGV: first index (0-based), at most this many entries, entries per LRANGE,
+#: bytes after which to stop early. Returns {entries read, 1 if the log ends there else 0,
+#: their texts joined by newlines} (a stored text holds no raw newline: JSON escapes it;
+#: the caller checks the count all the same).
+LOAD_PAGE_LUA = """
+local log, first, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local chunk, budget = tonumber(ARGV[3]), tonumber(ARGV[4])
+local texts, size = {}, 0
+while #texts < limit and size < budget do
+  local want = math.min(chunk, limit - #texts)
+  local at = first + #texts
+  local got = redis.call('LRANGE', log, at, at + want - 1)
+  for i = 1, #got do
+    texts[#texts + 1] = got[i]
+    size = size + #got[i]
+  end
+  if #got < want then return {#texts, 1, table.concat(texts, '\\n')} end
+end
+return {#texts, 0, table.concat(texts, '\\n')}
+"""
+
 
 @attrs.frozen
 class SessionScripts:
     """The session store's scripts, registered on one client."""
 
     append: AsyncScript
+    load_page: AsyncScript
 
     @classmethod
     def register(cls, client: Redis) -> SessionScripts:
         """Register every script on ``client``: no I/O (the digests are computed here)."""
-        return cls(client.register_script(APPEND_LUA))
+        return cls(client.register_script(APPEND_LUA), client.register_script(LOAD_PAGE_LUA))

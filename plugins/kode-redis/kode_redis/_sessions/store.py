@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -21,6 +22,7 @@ from kode_core.sessions import (
     SessionOptions,
     SessionStore,
     SessionSummary,
+    decode_entry,
 )
 
 from .._backend import RedisBackend
@@ -36,8 +38,15 @@ MAX_ATTEMPTS = 100
 #: Summaries this store wrote last, kept per main transcript so that its next append can
 #: fold without reading a snapshot first; the oldest is forgotten beyond this many.
 MAX_REMEMBERED_SUMMARIES = 4096
+#: Entries per round trip of :meth:`RedisSessionStore.load` (the base class's page size).
+LOAD_PAGE_SIZE = 1000
+#: A page of :meth:`RedisSessionStore.load` stops early past this many bytes of JSON...
+LOAD_PAGE_BYTES = 8 * 1024 * 1024
+#: ... and its script reads this many bytes' worth of ``max_entry_bytes`` per ``LRANGE``
+#: (16 entries by default): what the server holds for a page is bounded either way.
+LOAD_CHUNK_BYTES = 64 * 1024 * 1024
 _CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
-_REPLAYED, _CONFLICT = -2, -1
+_NONE_STORED: frozenset[str] = frozenset()
 
 
 def _text(value: Any) -> str:
@@ -49,16 +58,18 @@ class RedisSessionStore(SessionStore):
 
     An append is one Lua script, which Redis runs atomically: it skips stored
     uuids, pushes the rest and updates the indexes. The summary fold is Python,
-    so for a main transcript the store first reads a snapshot (stored uuids,
-    previous summary), folds, and has the script apply the result only if the
-    snapshot still holds (compare-and-set), starting over otherwise. Both checks
-    run inside the engine, so they hold across processes and machines.
+    so for a main transcript the store folds from a snapshot (stored uuids,
+    previous summary) and has the script apply the result only if the snapshot
+    still holds (compare-and-set), starting over otherwise. Both checks run
+    inside the engine, so they hold across processes and machines.
 
-    The store remembers the summary it last wrote to each transcript. The next
-    append there takes that as its snapshot (with none of the batch's uuids
-    stored) and skips the read: one round trip instead of two. When another
-    writer has moved on meanwhile, the script refuses and the append starts over
-    from a real snapshot; when every uuid is stored already, it stores nothing.
+    The first snapshot is a guess, with none of the batch's uuids stored: the
+    summary this store last wrote to the transcript, or no summary at all (a
+    session new to it). A right guess costs one round trip. A wrong one is
+    refused by the script, which returns the stored summary and the uuids'
+    membership, and the append folds again from those at once: two round trips,
+    as reading first would take. After losing a race the append pauses and
+    reads a snapshot; when every uuid is stored already, it stores nothing.
     """
 
     def __init__(
@@ -69,6 +80,7 @@ class RedisSessionStore(SessionStore):
         self._use_schema(backend, SESSIONS)
         self._keys = KeyLayout(options.namespace)
         self._written: dict[SessionKey, str] = {}  # key -> its stored summary, as written
+        self._script_keys_of: dict[SessionKey, tuple[str, ...]] = {}
 
     def __repr__(self) -> str:
         return f"<RedisSessionStore namespace={self.namespace!r} backend={self._backend!r}>"
@@ -91,44 +103,51 @@ class RedisSessionStore(SessionStore):
                     found.add(project)
         return sorted(found)[:limit]
 
-    async def _run_append(self, keys: list[str], args: list[str | int]) -> int:
-        """Run the append script (``EVALSHA``, loading it again after a server restart)."""
+    async def _run_append(self, keys: Sequence[str], args: list[str | int]) -> int | list[Any]:
+        """Run the append script (``EVALSHA``, loading it again after a server restart):
+        a count, or a refusal with the engine's state (see ``APPEND_LUA``)."""
         scripts = self._backend.scripts(SessionScripts.register)
-        return int(await scripts.append(keys=keys, args=args))
+        reply = await self._backend.run_script(scripts.append, keys, args)
+        return reply if isinstance(reply, list) else int(reply)
 
     # -- append ----------------------------------------------------------------------
 
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
         client = await self._client()
-        transcript = self._keys.transcript(key)
-        project = self._keys.project(key.project_key)
-        keys = [*attrs.astuple(transcript), *attrs.astuple(project), self._keys.subpaths(key)]
+        keys = self._script_keys(key)
         # Same id on every attempt: only an applied attempt records it.
         head: list[str | int] = [uuid.uuid4().hex, key.session_id, key.subpath or ""]
         folds = key.is_main and self.offers_summaries
-        remembered = self._written.pop(key, None) if folds else None
+        # The first attempt guesses: the summary this store wrote last, or none at all.
+        guess = self._written.pop(key, "") if folds else None
+        snapshot: tuple[str, str] | None = None  # (summary, membership) a refusal returned
         with self._backend.errors():
             for attempt in range(MAX_ATTEMPTS):
-                guess, remembered = remembered, None  # one guess: after a refusal, read
                 tail: list[str] | None
                 if guess is not None:
                     tail = self._fold_remembered(key, guess, batch)
                 elif folds:
-                    tail = await self._fold_snapshot(client, key, batch)
+                    if snapshot is None:
+                        snapshot = await self._read_snapshot(client, key, batch)
+                    tail = self._fold_snapshot(key, batch, *snapshot)
                 else:
-                    tail = ["dedupe", "", "", *_entry_args(batch, set())]
+                    tail = ["dedupe", "", "", *_entry_args(batch, _NONE_STORED)]
                 if tail is None:
                     return
                 mtime = now_ms()
-                result = await self._run_append(keys, [*head, mtime, *tail])
-                if result != _CONFLICT:
-                    if folds and result != 0 and tail[2]:
+                reply = await self._run_append(keys, [*head, mtime, *tail])
+                if not isinstance(reply, list):  # stored, nothing to store, or replayed
+                    if folds and reply != 0 and tail[2]:
                         self._remember(key, f"{mtime}:{tail[2]}")
-                    elif guess is not None:  # nothing written: the guess is as good as it was
+                    elif guess:  # nothing written: the guess is as good as it was
                         self._remember(key, guess)
                     return
-                if guess is not None:
-                    continue  # the guess was stale, not a race: read the engine at once
+                refused_guess, guess = guess is not None, None
+                if refused_guess:
+                    # Stale, not a race: fold at once from what the script found.
+                    snapshot = (_text(reply[1]), _text(reply[2]))
+                    continue
+                snapshot = None  # a race: pause, then read the engine again
                 # Jittered, growing pause so racing writers stop colliding.
                 await anyio.sleep(random.uniform(0, min(0.05, 0.0005 * 2 ** min(attempt, 10))))
         raise ConflictError(
@@ -141,22 +160,36 @@ class RedisSessionStore(SessionStore):
     def _fold_remembered(
         self, key: SessionKey, remembered: str, batch: Sequence[EncodedEntry]
     ) -> list[str]:
-        """The script's ``cas`` arguments, folded from the summary this store last wrote."""
-        summary = self.fold_summary(key, _split_summary(remembered), batch)
-        return ["cas", remembered, summary or "", *_entry_args(batch, set())]
+        """The script's ``cas`` arguments, folded from a guess: the summary this store last
+        wrote, or ``""`` (none stored, nor any of the batch's uuids: a new session)."""
+        previous = _split_summary(remembered) if remembered else None
+        summary = self.fold_summary(key, previous, batch)
+        return ["cas", remembered, summary or "", *_entry_args(batch, _NONE_STORED)]
+
+    def _script_keys(self, key: SessionKey) -> tuple[str, ...]:
+        """The append script's KEYS for ``key``, built once per transcript (the most recent
+        ``MAX_REMEMBERED_SUMMARIES`` are kept)."""
+        keys = self._script_keys_of.get(key)
+        if keys is None:
+            transcript, project = self._keys.transcript(key), self._keys.project(key.project_key)
+            keys = (*attrs.astuple(transcript), *attrs.astuple(project), self._keys.subpaths(key))
+            if len(self._script_keys_of) >= MAX_REMEMBERED_SUMMARIES:
+                del self._script_keys_of[next(iter(self._script_keys_of))]  # the oldest
+            self._script_keys_of[key] = keys
+        return keys
 
     def _remember(self, key: SessionKey, stored_summary: str) -> None:
         if len(self._written) >= MAX_REMEMBERED_SUMMARIES:
             del self._written[next(iter(self._written))]  # the oldest
         self._written[key] = stored_summary
 
-    async def _fold_snapshot(
+    async def _read_snapshot(
         self, client: Redis, key: SessionKey, batch: Sequence[EncodedEntry]
-    ) -> list[str] | None:
-        """The script's ``cas`` arguments after folding the entries not stored yet.
+    ) -> tuple[str, str]:
+        """The stored summary (``""`` = none) and the batch's membership string.
 
-        None when every entry is stored already. The two reads need not be one
-        snapshot: the script re-checks both values before it writes anything.
+        The two reads need not be one snapshot: the script re-checks both values
+        before it writes anything.
         """
         uuids = [item.uuid for item in batch if item.uuid is not None]
         async with client.pipeline(transaction=False) as pipe:
@@ -164,15 +197,55 @@ class RedisSessionStore(SessionStore):
             if uuids:
                 pipe.smismember(self._keys.transcript(key).uuids, uuids)
             previous, *known = await pipe.execute()
-        stored = {item for item, hit in zip(uuids, known[0] if known else [], strict=True) if hit}
+        hits = iter(known[0] if known else [])
+        marks = ["0" if item.uuid is None or not next(hits) else "1" for item in batch]
+        return ("" if previous is None else _text(previous)), "".join(marks)
+
+    def _fold_snapshot(
+        self, key: SessionKey, batch: Sequence[EncodedEntry], previous: str, membership: str
+    ) -> list[str] | None:
+        """The script's ``cas`` arguments after folding the entries not stored yet, from a
+        snapshot (the stored summary, '1' per entry whose uuid is stored); None when
+        every entry is stored already."""
+        stored = {
+            item.uuid
+            for item, mark in zip(batch, membership, strict=True)
+            if mark == "1" and item.uuid is not None
+        }
         fresh = [item for item in batch if item.uuid not in stored]
         if not fresh:
             return None
-        previous_text = "" if previous is None else _text(previous)
-        summary = self.fold_summary(key, _split_summary(previous_text) if previous else None, fresh)
-        return ["cas", previous_text, summary or "", *_entry_args(batch, stored)]
+        summary = self.fold_summary(key, _split_summary(previous) if previous else None, fresh)
+        return ["cas", previous, summary or "", *_entry_args(batch, stored)]
 
     # -- reads -----------------------------------------------------------------------
+
+    async def load(self, key: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+        """Every entry of the key in order, or ``None`` if it was never written.
+
+        A page of up to ``LOAD_PAGE_SIZE`` entries per round trip, as the base class
+        reads, but as one reply (a script joins the page's texts) decoded straight
+        into the list: no reply, record or generator step per entry.
+        """
+        session_key = SessionKey.parse(key)
+        client = await self._client()
+        scripts = self._backend.scripts(SessionScripts.register)
+        log = self._keys.transcript(session_key).log
+        chunk = max(1, min(LOAD_PAGE_SIZE, LOAD_CHUNK_BYTES // self._max_entry_bytes))
+        entries: list[dict[str, Any]] = []
+        at_end = False
+        while not at_end:
+            first = len(entries)
+            args = [first, LOAD_PAGE_SIZE, chunk, LOAD_PAGE_BYTES]
+            with self._backend.errors():
+                count, at_end, joined = await self._backend.run_script(
+                    scripts.load_page, [log], args
+                )
+                texts: list[str] | list[str | bytes] = _text(joined).split("\n") if count else []
+                if len(texts) != count:  # a text with a raw newline: not kode's JSON
+                    texts = await client.lrange(log, first, first + count - 1)
+            entries += map(decode_entry, texts)
+        return entries or None
 
     async def _read(self, key: SessionKey, after: int, limit: int) -> list[tuple[int, str]]:
         client = await self._client()
@@ -290,13 +363,21 @@ class RedisSessionStore(SessionStore):
         return True
 
 
-def _entry_args(batch: Sequence[EncodedEntry], stored: set[str]) -> list[str]:
-    args = []
+def _entry_args(batch: Sequence[EncodedEntry], stored: AbstractSet[str]) -> list[str]:
+    """The script's expected membership string, then ``(uuid, text)`` per entry."""
+    if not stored:  # nothing expected stored: an empty string reads as all '0'
+        args = [""]
+        for item in batch:
+            args += (item.uuid or "", item.text)
+        return args
+    flags: list[str] = []
+    pairs: list[str] = []
     for item in batch:
         known = item.uuid in stored
+        flags.append("1" if known else "0")
         # A stored entry's text is not needed by the script.
-        args += [item.uuid or "", "1" if known else "0", "" if known else item.text]
-    return args
+        pairs += (item.uuid or "", "" if known else item.text)
+    return ["".join(flags), *pairs]
 
 
 def _split_summary(value: str) -> tuple[int, str]:
