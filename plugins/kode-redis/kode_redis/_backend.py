@@ -151,15 +151,15 @@ class RedisBackend(Backend):
     ) -> Any:
         """``EVALSHA`` of a registered script; ``NOSCRIPT`` (a restarted server) loads it again.
 
-        On a single server the call is packed in one piece and sent on a pooled
-        connection directly, without the client's per-command hooks, and is retried
+        On a single server the call is packed by a pooled connection and sent on it
+        directly, without the client's per-command hooks, and is retried
         like any command (once, on a dropped connection); a cluster client routes it
         by its keys' slot.
         """
         client = self._ready_client()
         if self._target.cluster:
             return await script(keys=keys, args=args)
-        command = pack_command(("EVALSHA", script.sha, len(keys), *keys, *args))
+        command = ("EVALSHA", script.sha, len(keys), *keys, *args)
         try:
             return await self._round_trip(client, command)
         except redis.exceptions.NoScriptError:
@@ -167,13 +167,14 @@ class RedisBackend(Backend):
             return await self._round_trip(client, command)
 
     @staticmethod
-    async def _round_trip(client: Redis, command: bytes) -> Any:
-        """Send a packed command on a pooled connection and read its reply."""
+    async def _round_trip(client: Redis, command: Sequence[str | int]) -> Any:
+        """Send ``command`` on a pooled connection, packed by it, and read its reply."""
         pool = client.connection_pool
         connection = await pool.get_connection(*_GET_CONNECTION_ARGS)  # type: ignore[no-untyped-call]
+        packed = connection.pack_command(*command)
 
         async def attempt() -> Any:
-            await connection.send_packed_command(command)
+            await connection.send_packed_command(packed)
             return await connection.read_response()
 
         async def failed(_error: Exception) -> None:
@@ -271,12 +272,3 @@ class RedisBackend(Backend):
 
     def _driver_error(self, exc: BaseException) -> KodeError:
         return BackendError("redis", redact(str(exc), self._secrets))
-
-
-def pack_command(args: Sequence[str | int]) -> bytes:
-    """A command in the Redis protocol, as one ``bytes`` (strings UTF-8, ints in decimal)."""
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg.encode() if isinstance(arg, str) else b"%d" % arg
-        parts += (b"$%d\r\n" % len(data), data, b"\r\n")
-    return b"".join(parts)

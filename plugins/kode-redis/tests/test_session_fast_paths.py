@@ -13,7 +13,6 @@ import redis.asyncio as aioredis
 
 from kode_core.sessions import SessionKey, SessionStore
 from kode_core.testing import StoreFactory, TestServer, unique_namespace
-from kode_redis._backend import pack_command
 from kode_redis._sessions import store as store_module
 from kode_redis._sessions.schema import KeyLayout
 
@@ -173,12 +172,3 @@ async def test_a_store_new_to_a_written_session_folds_into_its_summary_and_skips
         assert calls == [1, 1, 1]
         [summary] = await fresh.list_session_summaries("proj")
         assert summary["data"] == {"count": 8}
-
-
-def test_pack_command_is_the_redis_protocol_with_utf8_lengths() -> None:
-    assert (
-        pack_command(["SET", "k", "é", 42])
-        == b"*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n\xc3\xa9\r\n$2\r\n42\r\n"
-    )
-    assert pack_command(["PING"]) == b"*1\r\n$4\r\nPING\r\n"
-    assert pack_command(["ECHO", ""]) == b"*2\r\n$4\r\nECHO\r\n$0\r\n\r\n"
