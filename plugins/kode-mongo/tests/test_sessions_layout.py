@@ -70,8 +70,13 @@ async def test_a_batch_over_the_entry_cap_spans_documents_and_reads_back_by_posi
         assert await store.load_tail(KEY, 3) == batch[2:]
         assert await store.load_tail(KEY, 9) == batch
         assert [item.entry for item in (await store.load_page(KEY, after=4)).entries] == [batch[4]]
+        # A retry fails the multi-document insert on the uuid index, then looks up.
+        await store.append(KEY, batch)
+        await store.append(KEY, [*batch, *entries("f")])
+        assert await store.load(KEY) == [*batch, *entries("f")]
+        assert await store.count_entries(KEY) == 6
     docs = await raw["kode"][f"{namespace}.session_entries"].find().sort("p", 1).to_list()
-    assert [(doc["p"], len(doc["j"])) for doc in docs] == [(2, 2), (4, 2), (5, 1)]
+    assert [(doc["p"], len(doc["j"])) for doc in docs] == [(2, 2), (4, 2), (5, 1), (6, 1)]
 
 
 async def test_a_batch_over_the_text_cap_spans_documents_counting_utf8_bytes(

@@ -109,6 +109,7 @@ class MongoSessionStore(SessionStore):
         # The heads this store wrote last, by key id: an append starts from one
         # and writes the key document only if its rev is still the stored one.
         self._heads: dict[str, _Head] = {}
+        self._cols: Collections | None = None
 
     def __repr__(self) -> str:
         return (
@@ -124,7 +125,11 @@ class MongoSessionStore(SessionStore):
     @asynccontextmanager
     async def _collections(self) -> AsyncIterator[Collections]:
         async with self._backend.database(self._database, self.namespace, SESSIONS) as db:
-            yield Collections.of(db, self.namespace)
+            # Made once per client: building collection objects costs every call.
+            cols = self._cols
+            if cols is None or cols.keys.database.client is not db.client:
+                cols = self._cols = Collections.of(db, self.namespace)
+            yield cols
 
     # -- writes -----------------------------------------------------------------------
 
@@ -219,11 +224,13 @@ class MongoSessionStore(SessionStore):
                 "layout": BATCH_LAYOUT,
             }
             await cols.keys.update_one({"_id": kid}, changes, upsert=True, session=session)
+        documents = batch_documents(kid, head.last, fresh)
         try:
-            await cols.entries.insert_many(
-                batch_documents(kid, head.last, fresh), ordered=True, session=session
-            )
-        except BulkWriteError as exc:
+            if len(documents) == 1:  # the usual batch: insert_one is the driver's short path
+                await cols.entries.insert_one(documents[0], session=session)
+            else:
+                await cols.entries.insert_many(documents, ordered=True, session=session)
+        except (BulkWriteError, DuplicateKeyError) as exc:
             if not _stored_uuid(exc):
                 raise
             # Another attempt (the backend retries duplicates) looks the uuids up.
@@ -340,10 +347,11 @@ async def _unstored(
     ]
 
 
-def _stored_uuid(exc: BulkWriteError) -> bool:
+def _stored_uuid(exc: BulkWriteError | DuplicateKeyError) -> bool:
     """Whether an insert failed on the unique ``(k, u)`` index (a uuid stored already)."""
-    errors = exc.details.get("writeErrors") or [{}]
-    error = errors[0]
+    error = exc.details or {}
+    if isinstance(exc, BulkWriteError):
+        error = (error.get("writeErrors") or [{}])[0]
     pattern = error.get("keyPattern") or error.get("keyValue") or {}
     return error.get("code") == 11000 and "u" in pattern
 
