@@ -17,10 +17,11 @@ this layout's version, see :mod:`kode_mongo._schema`):
     text, ...], u: [uuid_entry_id, ...]}``. Positions are contiguous per
     transcript, so entry ``i`` of ``j`` sits at ``p - len(j) + 1 + i``. ``u``
     lists the uuid ids of the entries that have one (absent when none does);
-    its unique index on ``(k, u)`` stores a uuid at most once per transcript.
+    its unique index on ``(k, u)`` stores a uuid at most once per transcript, and
+    a plain index on ``u`` finds the stored ones.
     Version 1 wrote one document per entry, ``{_id, k, p, j: JSON text}`` with
     ``_id`` = :func:`uuid_entry_id` or :func:`position_entry_id`; the upgrade to
-    2 only adds the ``(k, u)`` index: such documents are read as batches of one, and
+    2 only adds the ``u`` indexes: such documents are read as batches of one, and
     appends to a transcript begun under version 1 also look its uuids up by
     ``_id``. A transcript's key document carries ``layout: 2`` when it was
     begun under version 2. ``(k, p)`` is unique and is the read order.
@@ -67,20 +68,21 @@ SESSIONS = MongoSchema(
             "session_entries": [
                 # Every uuid of a batch document, unique per transcript. Prefixed by
                 # k, so a collection sharded on {k: 1} may keep it; partial, as
-                # version 1 documents have no u. Queries name it (UUID_INDEX): a
-                # planner may not see that {u: {$in: [...]}} implies the filter.
+                # version 1 documents have no u.
                 IndexModel(
                     [("k", ASCENDING), ("u", ASCENDING)],
                     name="entry_uuid",
                     unique=True,
                     partialFilterExpression={"u": {"$exists": True}},
-                )
+                ),
+                # The look-up of stored uuids ({u: {$in: [...]}}; a uuid id names its
+                # transcript): a plain index, which any planner uses, where a partial
+                # one needs the query to imply its filter (SecantusDB scans then).
+                IndexModel([("u", ASCENDING)], name="uuid_lookup"),
             ],
         },
     },
 )
-#: The index of the uuids in batch documents.
-UUID_INDEX = "entry_uuid"
 #: The ``layout`` of a key document begun under version 2: its entries are all in
 #: batch documents, so their ``u`` index alone tells which uuids are stored.
 BATCH_LAYOUT = 2

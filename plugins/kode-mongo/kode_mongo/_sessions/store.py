@@ -32,7 +32,6 @@ from .schema import (
     BATCH_LAYOUT,
     ENTRIES_PER_DOCUMENT,
     SESSIONS,
-    UUID_INDEX,
     Collections,
     key_id,
     uuid_entry_id,
@@ -47,7 +46,10 @@ def _int64(value: int) -> int:
 
 
 #: Transcript heads a store remembers from its own appends (least recently used go).
-_REMEMBERED_HEADS = 4096
+_REMEMBERED_HEADS = 1024
+#: The uuids of its latest appends a head remembers: a batch holding one of them is
+#: likely a retry, so its uuids are looked up before the insert rather than after.
+_RECENT_UUIDS = 128
 
 
 @attrs.define
@@ -70,6 +72,8 @@ class _Head:
     summary: tuple[int, str] | None
     #: Begun under version 1: its uuids may be stored as entry ``_id``s.
     legacy: bool
+    #: The uuids of this store's latest appends to the transcript (a hint only).
+    recent: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, document: Document | None) -> _Head:
@@ -159,7 +163,7 @@ class MongoSessionStore(SessionStore):
         session: AsyncClientSession,
     ) -> _Head | None:
         """One attempt: the head this append wrote, or None if it stored nothing."""
-        if remembered is not None and remembered.rev is not None and not attempts.look_up:
+        if remembered is not None and remembered.rev is not None:
             with contextlib.suppress(_StaleHead):
                 return await self._store(cols, key, kid, batch, remembered, attempts, session)
         # The transaction's snapshot starts with this read (or with the update of a
@@ -189,7 +193,8 @@ class MongoSessionStore(SessionStore):
         # index: the insert itself finds a stored one (and the next attempt looks
         # them up). One begun under version 1 may hold them as entry ``_id``s.
         fresh = list(batch)
-        if attempts.look_up or head.legacy:
+        recent = {item.uuid for item in batch if item.uuid is not None} & set(head.recent)
+        if attempts.look_up or head.legacy or recent:
             fresh = await _unstored(cols, kid, batch, head.legacy, session)
         if not fresh:
             # A retried batch: leave the transcript (and its mtime) untouched.
@@ -200,11 +205,13 @@ class MongoSessionStore(SessionStore):
         # append), and earlier than any append that commits after this one.
         mtime = now_ms()
         summary = self.fold_summary(key, head.summary, fresh)
+        uuids = tuple(item.uuid for item in fresh if item.uuid is not None)
         written = _Head(
             ObjectId(),
             head.last + len(fresh),
             head.summary if summary is None else (mtime, summary),
             head.legacy,
+            (head.recent + uuids)[-_RECENT_UUIDS:] if _RECENT_UUIDS else (),
         )
         update: Document = {"last_position": written.last, "mtime": mtime, "rev": written.rev}
         if summary is not None:
@@ -335,8 +342,7 @@ async def _unstored(
     ids = [uuid_entry_id(kid, item.uuid) for item in batch if item.uuid is not None]
     if not ids:
         return list(batch)
-    query = {"k": kid, "u": {"$in": ids, "$exists": True}}
-    cursor = cols.entries.find(query, {"_id": 0, "u": 1}, session=session).hint(UUID_INDEX)
+    cursor = cols.entries.find({"u": {"$in": ids}}, {"_id": 0, "u": 1}, session=session)
     stored = {uuid async for doc in cursor for uuid in doc["u"]}
     if legacy:
         # Two queries, not an $or: each one is an index lookup.
