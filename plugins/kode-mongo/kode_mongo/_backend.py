@@ -156,9 +156,12 @@ class MongoBackend(Backend):
         deadline = time.monotonic() + CONFLICT_RETRY_SECONDS
         duplicates = 0
         attempt = 0
+        backoff = False
         async with self._ready_client().start_session() as session:
             while True:
-                if attempt:
+                # Backoff after a conflict; a duplicate key is no contention (the
+                # callback may change course, e.g. look stored keys up), so no wait.
+                if backoff:
                     await anyio.sleep(random.random() * min(0.005 * 1.5**attempt, 0.25))
                 attempt += 1
                 await session.start_transaction(
@@ -172,6 +175,7 @@ class MongoBackend(Backend):
                 except PyMongoError as exc:
                     await self._abort(session, exc)
                     duplicates += isinstance(exc, DuplicateKeyError)
+                    backoff = not isinstance(exc, DuplicateKeyError)
                     if not _retryable(exc) or duplicates > _DUPLICATE_RETRIES:
                         raise
                     if time.monotonic() > deadline:

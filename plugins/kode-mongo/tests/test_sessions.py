@@ -250,6 +250,10 @@ async def test_indexes_back_every_lookup(mongo_factory: StoreFactory, raw: Raw) 
     ]
     assert entries["key_position"]["key"] == [("k", 1), ("p", 1)]
     assert entries["key_position"]["unique"]
+    assert entries["entry_uuid"]["key"] == [("k", 1), ("u", 1)]
+    assert entries["entry_uuid"]["unique"]
+    assert entries["entry_uuid"]["partialFilterExpression"] == {"u": {"$exists": True}}
+    assert entries["uuid_lookup"]["key"] == [("u", 1)]
 
 
 async def test_the_stores_queries_are_index_scans(
@@ -263,9 +267,11 @@ async def test_the_stores_queries_are_index_scans(
     kid = key_id(SessionKey.parse(KEY))
     queries = {
         "key_position": [
-            entries.find({"k": kid, "p": {"$gt": 0}}).sort("p", 1).limit(10),
-            entries.find({"k": kid}).sort("p", -1).limit(10),
+            entries.find({"k": kid, "p": {"$gt": 0, "$lt": 110}}).sort("p", 1),
+            entries.find({"k": kid, "p": {"$gt": 0}}).sort("p", 1),
         ],
+        "uuid_lookup": [entries.find({"u": {"$in": [f"{kid}:u:a", f"{kid}:u:b"]}})],
+        # Version 1 entries of a transcript begun before the upgrade.
         "_id_": [entries.find({"_id": {"$in": [f"{kid}:u:a", f"{kid}:u:b"]}})],
         "project_subpath_session": [
             keys.find({"project_key": "proj", "subpath": "", "session_id": {"$gt": "a"}}).sort(
@@ -282,7 +288,7 @@ async def test_the_stores_queries_are_index_scans(
             assert await index_used(cursor) == index
 
 
-async def test_each_entry_is_one_document_holding_its_json_text(
+async def test_each_batch_is_one_document_holding_its_json_texts(
     mongo_factory: StoreFactory, raw: Raw
 ) -> None:
     namespace = unique_namespace()
@@ -296,14 +302,18 @@ async def test_each_entry_is_one_document_holding_its_json_text(
         await store.append(KEY, [{"type": "c", "uuid": "u1"}, {"type": "d", "uuid": "u2"}])
     kid = key_id(SessionKey.parse(KEY))
     docs = await raw["kode"][f"{namespace}.session_entries"].find().sort("p", 1).to_list()
-    assert [doc["_id"] for doc in docs] == [f"{kid}:u:u1", f"{kid}:p:2", f"{kid}:u:u2"]
-    assert [doc["p"] for doc in docs] == [1, 2, 3]
+    # p is the position of the document's last entry.
+    assert [doc["_id"] for doc in docs] == [f"{kid}:b:2", f"{kid}:b:3"]
+    assert [doc["p"] for doc in docs] == [2, 3]
     assert {doc["k"] for doc in docs} == {kid}
-    assert [json.loads(doc["j"]) for doc in docs] == [*batch, {"type": "d", "uuid": "u2"}]
+    assert [doc["u"] for doc in docs] == [[f"{kid}:u:u1"], [f"{kid}:u:u2"]]
+    texts = [text for doc in docs for text in doc["j"]]
+    assert [json.loads(text) for text in texts] == [*batch, {"type": "d", "uuid": "u2"}]
     head = await raw["kode"][f"{namespace}.session_keys"].find_one({"_id": kid})
     assert head is not None
     assert (head["project_key"], head["session_id"]) == ("proj", "sess")
     assert (head["subpath"], head["last_position"], head["entry_count"]) == ("", 3, 3)
+    assert head["layout"] == 2
 
 
 async def test_the_database_option_selects_the_database(
@@ -329,9 +339,9 @@ async def test_a_failing_insert_leaves_no_partial_batch(
     async with mongo_factory.open() as stores:
         store = stores.build(mongo_factory.descriptor(namespace))
         await store.append(KEY, [{"type": "t", "uuid": "first"}])
-        # A document kode did not write sits where the batch's second entry goes.
+        # A document kode did not write sits where the batch's document goes.
         await raw["kode"][f"{namespace}.session_entries"].insert_one(
-            {"_id": f"{kid}:p:3", "k": "foreign", "p": 1, "j": "{}"}
+            {"_id": f"{kid}:b:3", "k": "foreign", "p": 1, "j": "{}"}
         )
         with pytest.raises(BackendError, match="E11000"):
             await store.append(KEY, [{"type": "t", "uuid": "second"}, {"type": "no-uuid"}])

@@ -11,10 +11,20 @@ this layout's version, see :mod:`kode_mongo._schema`):
     something writes this document inside its transaction, so two appends to
     one transcript conflict in the engine and one of them retries.
 ``<namespace>.session_entries``
-    One document per entry: ``{_id, k: key id, p: position, j: JSON text}``.
-    The ``_id`` is :func:`uuid_entry_id` for entries with a uuid, so the
-    mandatory unique ``_id`` index enforces idempotency, and
-    :func:`position_entry_id` otherwise. ``(k, p)`` is unique and is the read order.
+    Since version 2, one document per appended batch (split when it holds more
+    than :data:`ENTRIES_PER_DOCUMENT` entries or :data:`DOCUMENT_TEXT_BYTES` of
+    text): ``{_id: batch_id, k: key id, p: position of its LAST entry, j: [JSON
+    text, ...], u: [uuid_entry_id, ...]}``. Positions are contiguous per
+    transcript, so entry ``i`` of ``j`` sits at ``p - len(j) + 1 + i``. ``u``
+    lists the uuid ids of the entries that have one (absent when none does);
+    its unique index on ``(k, u)`` stores a uuid at most once per transcript, and
+    a plain index on ``u`` finds the stored ones.
+    Version 1 wrote one document per entry, ``{_id, k, p, j: JSON text}`` with
+    ``_id`` = :func:`uuid_entry_id` or :func:`position_entry_id`; the upgrade to
+    2 only adds the ``u`` indexes: such documents are read as batches of one, and
+    appends to a transcript begun under version 1 also look its uuids up by
+    ``_id``. A transcript's key document carries ``layout: 2`` when it was
+    begun under version 2. ``(k, p)`` is unique and is the read order.
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ from .._schema import Collection, Document, MongoSchema
 #: The session collections.
 SESSIONS = MongoSchema(
     "sessions",
-    1,
+    2,
     {
         1: {
             "session_keys": [
@@ -53,9 +63,35 @@ SESSIONS = MongoSchema(
             "session_entries": [
                 IndexModel([("k", ASCENDING), ("p", ASCENDING)], name="key_position", unique=True)
             ],
-        }
+        },
+        2: {
+            "session_entries": [
+                # Every uuid of a batch document, unique per transcript. Prefixed by
+                # k, so a collection sharded on {k: 1} may keep it; partial, as
+                # version 1 documents have no u.
+                IndexModel(
+                    [("k", ASCENDING), ("u", ASCENDING)],
+                    name="entry_uuid",
+                    unique=True,
+                    partialFilterExpression={"u": {"$exists": True}},
+                ),
+                # The look-up of stored uuids ({u: {$in: [...]}}; a uuid id names its
+                # transcript): a plain index, which any planner uses, where a partial
+                # one needs the query to imply its filter (SecantusDB scans then).
+                IndexModel([("u", ASCENDING)], name="uuid_lookup"),
+            ],
+        },
     },
 )
+#: The ``layout`` of a key document begun under version 2: its entries are all in
+#: batch documents, so their ``u`` index alone tells which uuids are stored.
+BATCH_LAYOUT = 2
+#: At most this many entries in one batch document (bounds what a page read
+#: fetches beyond its limit).
+ENTRIES_PER_DOCUMENT = 100
+#: A batch document holds at most this much JSON text (UTF-8), unless it holds one
+#: entry: MongoDB documents stop at 16 MiB.
+DOCUMENT_TEXT_BYTES = 4 * 1024 * 1024
 
 
 @attrs.frozen
@@ -89,5 +125,10 @@ def uuid_entry_id(kid: str, uuid: str) -> str:
 
 
 def position_entry_id(kid: str, position: int) -> str:
-    """``_id`` of an entry without uuid: always new, as its position is."""
+    """``_id`` of a version 1 entry without uuid: always new, as its position is."""
     return f"{kid}:p:{position}"
+
+
+def batch_id(kid: str, last_position: int) -> str:
+    """``_id`` of a batch document: always new, as its last position is."""
+    return f"{kid}:b:{last_position}"

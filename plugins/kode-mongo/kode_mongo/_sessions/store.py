@@ -1,14 +1,18 @@
-"""The MongoDB session store: transcripts as one document per entry, appended in transactions."""
+"""The MongoDB session store: transcripts as one document per batch, appended in transactions."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from pymongo import ASCENDING, DESCENDING
+import attrs
+from bson import ObjectId
+from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from kode_core.backend import now_ms
 from kode_core.sessions import (
@@ -23,7 +27,15 @@ from kode_core.sessions import (
 from .._backend import MongoBackend
 from .._options import MongoOptions, check_entry_limit
 from .._schema import Document
-from .schema import SESSIONS, Collections, key_id, position_entry_id, uuid_entry_id
+from .batches import batch_documents, positioned
+from .schema import (
+    BATCH_LAYOUT,
+    ENTRIES_PER_DOCUMENT,
+    SESSIONS,
+    Collections,
+    key_id,
+    uuid_entry_id,
+)
 
 _MAIN = ""  # the stored subpath of a main transcript (an empty subpath is invalid input)
 _INT64_MAX = 2**63 - 1  # BSON's largest integer: positions and limits never exceed it
@@ -33,13 +45,61 @@ def _int64(value: int) -> int:
     return min(value, _INT64_MAX)
 
 
+#: Transcript heads a store remembers from its own appends (least recently used go).
+_REMEMBERED_HEADS = 1024
+#: The uuids of its latest appends a head remembers: a batch holding one of them is
+#: likely a retry, so its uuids are looked up before the insert rather than after.
+_RECENT_UUIDS = 128
+
+
+@attrs.define
+class _Attempts:
+    """What one append learnt from its earlier attempts."""
+
+    #: A uuid of the batch turned out stored: look the uuids up before inserting.
+    look_up: bool = False
+
+
+@attrs.frozen
+class _Head:
+    """What an append needs of a transcript's key document."""
+
+    #: Replaced by every append that stores something (None: no document yet, or
+    #: one last written before revisions were recorded).
+    rev: ObjectId | None
+    last: int
+    #: ``(summary_mtime, summary)`` or None.
+    summary: tuple[int, str] | None
+    #: Begun under version 1: its uuids may be stored as entry ``_id``s.
+    legacy: bool
+    #: The uuids of this store's latest appends to the transcript (a hint only).
+    recent: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, document: Document | None) -> _Head:
+        if document is None:
+            return cls(None, 0, None, legacy=False)
+        summary = document.get("summary")
+        return cls(
+            document.get("rev"),
+            int(document["last_position"]),
+            None if summary is None else (document["summary_mtime"], summary),
+            legacy=document.get("layout") != BATCH_LAYOUT,
+        )
+
+
+class _StaleHead(Exception):
+    """A remembered head is not the stored one any more (nothing was written)."""
+
+
 class MongoSessionStore(SessionStore):
     """Session transcripts in one database's ``<namespace>.session_*`` collections.
 
     Each append is one transaction that also writes the transcript's key
     document, so concurrent appends to one transcript (from any process) conflict
     in the engine and are retried one after the other, and a uuid is stored at
-    most once per transcript (its entry ``_id`` is unique as well).
+    most once per transcript (the unique ``(k, u)`` index holds it as well). A batch
+    is inserted as one document (see :mod:`kode_mongo._sessions.schema`).
     """
 
     def __init__(
@@ -50,6 +110,10 @@ class MongoSessionStore(SessionStore):
         self._backend = backend
         self._use_schema(backend.schema_in(options.database), SESSIONS)
         self._database = options.database
+        # The heads this store wrote last, by key id: an append starts from one
+        # and writes the key document only if its rev is still the stored one.
+        self._heads: dict[str, _Head] = {}
+        self._cols: Collections | None = None
 
     def __repr__(self) -> str:
         return (
@@ -65,61 +129,121 @@ class MongoSessionStore(SessionStore):
     @asynccontextmanager
     async def _collections(self) -> AsyncIterator[Collections]:
         async with self._backend.database(self._database, self.namespace, SESSIONS) as db:
-            yield Collections.of(db, self.namespace)
+            # Made once per client: building collection objects costs every call.
+            cols = self._cols
+            if cols is None or cols.keys.database.client is not db.client:
+                cols = self._cols = Collections.of(db, self.namespace)
+            yield cols
 
     # -- writes -----------------------------------------------------------------------
 
     async def _append(self, key: SessionKey, batch: Sequence[EncodedEntry]) -> None:
+        kid = key_id(key)
+        attempts = _Attempts()
+        # Whatever happens, the remembered head is forgotten first: a commit with
+        # an unknown outcome leaves nothing to trust.
+        remembered = self._heads.pop(kid, None)
         async with self._collections() as cols:
-            await self._backend.transaction(functools.partial(self._append_in, cols, key, batch))
+            head = await self._backend.transaction(
+                functools.partial(self._append_in, cols, key, kid, batch, remembered, attempts)
+            )
+        if head is not None:
+            self._heads[kid] = head
+            if len(self._heads) > _REMEMBERED_HEADS:
+                del self._heads[next(iter(self._heads))]
 
     async def _append_in(
         self,
         cols: Collections,
         key: SessionKey,
+        kid: str,
         batch: Sequence[EncodedEntry],
+        remembered: _Head | None,
+        attempts: _Attempts,
         session: AsyncClientSession,
-    ) -> None:
-        kid = key_id(key)
-        # The transaction's snapshot starts with this read. The key document is
-        # written last; if another append wrote it since the snapshot (or is
-        # writing it now), that write conflicts and this attempt starts over.
-        head = await cols.keys.find_one(
-            {"_id": kid}, {"last_position": 1, "summary": 1, "summary_mtime": 1}, session=session
+    ) -> _Head | None:
+        """One attempt: the head this append wrote, or None if it stored nothing."""
+        if remembered is not None and remembered.rev is not None:
+            with contextlib.suppress(_StaleHead):
+                return await self._store(cols, key, kid, batch, remembered, attempts, session)
+        # The transaction's snapshot starts with this read (or with the update of a
+        # stale remembered head, which wrote nothing). If another append writes the
+        # key document after the snapshot, this attempt's write conflicts and it
+        # starts over.
+        document = await cols.keys.find_one(
+            {"_id": kid},
+            {"rev": 1, "last_position": 1, "summary": 1, "summary_mtime": 1, "layout": 1},
+            session=session,
         )
-        fresh = await _unstored(cols, kid, batch, session)
+        return await self._store(cols, key, kid, batch, _Head.of(document), attempts, session)
+
+    async def _store(
+        self,
+        cols: Collections,
+        key: SessionKey,
+        kid: str,
+        batch: Sequence[EncodedEntry],
+        head: _Head,
+        attempts: _Attempts,
+        session: AsyncClientSession,
+    ) -> _Head | None:
+        """Write the key document (only where its rev is ``head.rev``, if set), then
+        the batch. Raises :class:`_StaleHead` if that rev is not the stored one."""
+        # A transcript begun under layout 2 holds every uuid in the unique (k, u)
+        # index: the insert itself finds a stored one (and the next attempt looks
+        # them up). One begun under version 1 may hold them as entry ``_id``s.
+        fresh = list(batch)
+        recent = {item.uuid for item in batch if item.uuid is not None} & set(head.recent)
+        if attempts.look_up or head.legacy or recent:
+            fresh = await _unstored(cols, kid, batch, head.legacy, session)
         if not fresh:
             # A retried batch: leave the transcript (and its mtime) untouched.
             await session.abort_transaction()
-            return
-        # After the snapshot: later than every append committed before it, and
-        # earlier than any append that commits after this one.
+            return None
+        # Later than every append committed before this one's snapshot (a remembered
+        # head is still the stored one only if none did since this store's last
+        # append), and earlier than any append that commits after this one.
         mtime = now_ms()
-        last = int(head["last_position"]) if head else 0
-        previous = (head["summary_mtime"], head["summary"]) if head and "summary" in head else None
-        summary = self.fold_summary(key, previous, fresh)
-        await cols.entries.insert_many(
-            [_entry_document(kid, last + offset, item) for offset, item in enumerate(fresh, 1)],
-            ordered=True,
-            session=session,
+        summary = self.fold_summary(key, head.summary, fresh)
+        uuids = tuple(item.uuid for item in fresh if item.uuid is not None)
+        written = _Head(
+            ObjectId(),
+            head.last + len(fresh),
+            head.summary if summary is None else (mtime, summary),
+            head.legacy,
+            (head.recent + uuids)[-_RECENT_UUIDS:] if _RECENT_UUIDS else (),
         )
-        update: Document = {"last_position": last + len(fresh), "mtime": mtime}
+        update: Document = {"last_position": written.last, "mtime": mtime, "rev": written.rev}
         if summary is not None:
             update |= {"summary": summary, "summary_mtime": mtime}
-        await cols.keys.update_one(
-            {"_id": kid},
-            {
-                "$set": update,
-                "$inc": {"entry_count": len(fresh)},
-                "$setOnInsert": {
-                    "project_key": key.project_key,
-                    "session_id": key.session_id,
-                    "subpath": key.subpath or _MAIN,
-                },
-            },
-            upsert=True,
-            session=session,
-        )
+        changes = {"$set": update, "$inc": {"entry_count": len(fresh)}}
+        if head.rev is not None:
+            result = await cols.keys.update_one(
+                {"_id": kid, "rev": head.rev}, changes, session=session
+            )
+            if result.matched_count == 0:
+                raise _StaleHead
+        else:
+            changes["$setOnInsert"] = {
+                "project_key": key.project_key,
+                "session_id": key.session_id,
+                "subpath": key.subpath or _MAIN,
+                "layout": BATCH_LAYOUT,
+            }
+            await cols.keys.update_one({"_id": kid}, changes, upsert=True, session=session)
+        documents = batch_documents(kid, head.last, fresh)
+        try:
+            if len(documents) == 1:  # the usual batch: insert_one is the driver's short path
+                await cols.entries.insert_one(documents[0], session=session)
+            else:
+                await cols.entries.insert_many(documents, ordered=True, session=session)
+        except (BulkWriteError, DuplicateKeyError) as exc:
+            if not _stored_uuid(exc):
+                raise
+            # Another attempt (the backend retries duplicates) looks the uuids up.
+            attempts.look_up = True
+            raise DuplicateKeyError("a uuid of the batch is stored already", 11000) from exc
+        return written
 
     async def _delete(self, key: SessionKey) -> None:
         async with self._collections() as cols:
@@ -128,26 +252,28 @@ class MongoSessionStore(SessionStore):
     # -- reads ------------------------------------------------------------------------
 
     async def _read(self, key: SessionKey, after: int, limit: int) -> list[tuple[int, str]]:
+        # A document's p is its last entry's position; positions are contiguous and
+        # a document holds at most ENTRIES_PER_DOCUMENT entries, so the entries
+        # after+1 .. after+limit are all in documents with p below this bound.
+        below = _int64(after + limit + ENTRIES_PER_DOCUMENT)
+        query = {"k": key_id(key), "p": {"$gt": _int64(after), "$lt": below}}
         async with self._collections() as cols:
-            cursor = (
-                cols.entries.find(
-                    {"k": key_id(key), "p": {"$gt": _int64(after)}}, {"_id": 0, "p": 1, "j": 1}
-                )
-                .sort("p", ASCENDING)
-                .limit(_int64(limit))
-            )
-            return [(doc["p"], doc["j"]) async for doc in cursor]
+            cursor = cols.entries.find(query, {"_id": 0, "p": 1, "j": 1}).sort("p", ASCENDING)
+            rows = [row async for doc in cursor for row in positioned(doc) if row[0] > after]
+        return rows[:limit]
 
     async def _read_tail(self, key: SessionKey, count: int) -> list[tuple[int, str]]:
+        kid = key_id(key)
         async with self._collections() as cols:
-            cursor = (
-                cols.entries.find({"k": key_id(key)}, {"_id": 0, "p": 1, "j": 1})
-                .sort("p", DESCENDING)
-                .limit(_int64(count))
-            )
-            rows = [(doc["p"], doc["j"]) async for doc in cursor]
-        rows.reverse()
-        return rows
+            head = await cols.keys.find_one({"_id": kid}, {"last_position": 1})
+            if head is None:
+                return []
+            # Entries appended since the head was read come along: the tail is
+            # taken from what the query returns.
+            query = {"k": kid, "p": {"$gt": max(int(head["last_position"]) - count, 0)}}
+            cursor = cols.entries.find(query, {"_id": 0, "p": 1, "j": 1}).sort("p", ASCENDING)
+            rows = [row async for doc in cursor for row in positioned(doc)]
+        return rows[-count:]
 
     async def _count(self, key: SessionKey) -> int:
         # Kept by every append in the same transaction: no scan of the entries.
@@ -205,26 +331,35 @@ class MongoSessionStore(SessionStore):
 
 
 async def _unstored(
-    cols: Collections, kid: str, batch: Sequence[EncodedEntry], session: AsyncClientSession
+    cols: Collections,
+    kid: str,
+    batch: Sequence[EncodedEntry],
+    legacy: bool,
+    session: AsyncClientSession,
 ) -> list[EncodedEntry]:
-    """The entries of ``batch`` whose uuid is not stored under the transcript yet."""
+    """The entries of ``batch`` whose uuid is not stored under the transcript yet
+    (``legacy``: also look for version 1 entry documents)."""
     ids = [uuid_entry_id(kid, item.uuid) for item in batch if item.uuid is not None]
     if not ids:
         return list(batch)
-    cursor = cols.entries.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)
-    stored = {doc["_id"] async for doc in cursor}
+    cursor = cols.entries.find({"u": {"$in": ids}}, {"_id": 0, "u": 1}, session=session)
+    stored = {uuid async for doc in cursor for uuid in doc["u"]}
+    if legacy:
+        # Two queries, not an $or: each one is an index lookup.
+        cursor = cols.entries.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)
+        stored.update([doc["_id"] async for doc in cursor])
     return [
         item for item in batch if item.uuid is None or uuid_entry_id(kid, item.uuid) not in stored
     ]
 
 
-def _entry_document(kid: str, position: int, item: EncodedEntry) -> Document:
-    entry_id = (
-        uuid_entry_id(kid, item.uuid) if item.uuid is not None else position_entry_id(kid, position)
-    )
-    # JSON text, not BSON: BSON has no integers beyond 64 bits and restricts keys
-    # with '.' or a leading '$'; the text round-trips every JSON value exactly.
-    return {"_id": entry_id, "k": kid, "p": position, "j": item.text}
+def _stored_uuid(exc: BulkWriteError | DuplicateKeyError) -> bool:
+    """Whether an insert failed on the unique ``(k, u)`` index (a uuid stored already)."""
+    error = exc.details or {}
+    if isinstance(exc, BulkWriteError):
+        error = (error.get("writeErrors") or [{}])[0]
+    pattern = error.get("keyPattern") or error.get("keyValue") or {}
+    return error.get("code") == 11000 and "u" in pattern
 
 
 async def _delete_in(cols: Collections, key: SessionKey, session: AsyncClientSession) -> None:
