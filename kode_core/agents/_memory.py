@@ -44,6 +44,7 @@ class _Agent:
     event_seqs: list[int] = attrs.Factory(list)
     events: dict[int, tuple[str, str]] = attrs.Factory(dict)
     info: InfoRow | None = None
+    messages_token: str | None = None  # set by every write of the messages
 
     def copy(self, info: InfoRow) -> _Agent:
         return _Agent(
@@ -121,8 +122,37 @@ class MemoryAgentStore(ExtendedAgentStore):
     async def _migrate(self) -> None:
         pass  # nothing outlives the process, so there is no schema to keep
 
+    _patches_messages = True
+
+    async def _save_messages(
+        self,
+        agent_id: str,
+        rows: Sequence[MessageRow],
+        *,
+        base: str | None,
+        token: str | None,
+        length: int,
+    ) -> int | None:
+        agent = self._agent(agent_id)
+        messages = agent.messages
+        if base is None:
+            written = _replace(messages, rows)
+        elif agent.messages_token != base:
+            return None
+        else:  # positions run from 0 without a gap: the list's length is len(messages)
+            for row in rows:
+                messages[row.position] = row
+            gone = range(length, len(messages))
+            for position in gone:
+                del messages[position]
+            written = len(rows) + len(gone)
+        agent.messages_token = token
+        return written
+
     async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
-        return _replace(self._agent(agent_id).messages, rows)
+        agent = self._agent(agent_id)
+        agent.messages_token = None
+        return _replace(agent.messages, rows)
 
     async def _load_messages(self, agent_id: str) -> builtins.list[str]:
         messages = self._found(agent_id).messages

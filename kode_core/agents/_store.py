@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import abc
 import builtins
+import secrets
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from .._clock import now_ms
 from .._errors import ConflictError, InvalidRecordError
@@ -29,6 +31,7 @@ from .._record_codec import Record, check_count, choice, to_ms
 from .._store import Store
 from .._text import MAX_JSON_DEPTH, unencodable, utf8_size
 from ._options import AgentOptions
+from ._owned import changes
 from ._records import (
     AgentInfo,
     Bookmark,
@@ -45,6 +48,7 @@ from ._records import (
 )
 from ._results import MetricsRecorder
 from ._rows import Doc, DocFamily, InfoRow, MessageRow, ToolCallRow, digest
+from ._seen import SeenList, SeenLists, digests_after, plan_save
 
 _R = TypeVar("_R", bound=Record)
 
@@ -94,6 +98,7 @@ class AgentStore(Store):
         super().__init__(options)
         self._max_record_bytes = settings.max_entry_bytes
         self._metrics = MetricsRecorder()
+        self._seen = SeenLists()
 
     # -- encoding shared by every method ---------------------------------------------
 
@@ -132,19 +137,41 @@ class AgentStore(Store):
 
         Only the messages that changed are written; a message kept from the last
         save keeps the time it was first stored (what message queries filter on).
+        A message record this store saved before at the same position is not
+        encoded again (the store keeps its text, and its JSON values: see
+        :mod:`kode_core.agents._seen`), so saving one more costs one message.
         """
         agent_id = check_agent_id(agent_id)
+        values = _check_list(messages, "messages")
+        count = changes()  # before encoding: a change made meanwhile drops what is kept
+        seen = self._seen.take(agent_id, count)
         created = now_ms()
-        rows = []
-        for index, value in enumerate(_check_list(messages, "messages")):
-            message, body = self._coerce(Message, value, f"messages[{index}]")
-            rows.append(
-                MessageRow(
-                    index, digest(body), body, message.role.value, message.content_types, created
-                )
-            )
+        plan = plan_save(values, seen, created, self._encode)
+        token = secrets.token_hex(8) if self._patches_messages else None
+        written: int | None = None
         with self._metrics.timed("saves"):
-            self._metrics.count_rows(await self._replace_messages(agent_id, rows))
+            if seen is not None and not plan.whole:
+                if not plan.changed and len(values) == len(seen.rows):
+                    token = seen.token  # nothing to write: the list keeps its token
+                written = await self._save_messages(
+                    agent_id, plan.changed, base=seen.token, token=token, length=len(values)
+                )
+            if written is None:
+                rows = [
+                    r
+                    if r.created_ms == created
+                    else MessageRow(r.position, r.digest, r.body, r.role, r.content_types, created)
+                    for r in plan.rows
+                ]
+                written = await self._save_messages(
+                    agent_id, rows, base=None, token=token, length=len(values)
+                )
+                digests = Counter(row.digest for row in rows)
+            else:
+                assert seen is not None  # a patch was written
+                digests = digests_after(seen, plan)
+            self._metrics.count_rows(written or 0)
+        self._seen.keep(agent_id, SeenList(token, count, plan.objects, plan.rows, digests))
 
     async def load_messages(self, agent_id: str) -> builtins.list[Message]:
         """The agent's conversation in order (empty if none was saved)."""
@@ -387,6 +414,7 @@ class AgentStore(Store):
     async def delete(self, agent_id: str) -> None:
         """Remove every record of the agent, atomically where the engine has transactions."""
         agent_id = check_agent_id(agent_id)
+        self._seen.forget(agent_id)
         with self._metrics.timed("deletes"):
             await self._delete_agent(agent_id)
 
@@ -406,6 +434,32 @@ class AgentStore(Store):
 
     # -- what a backend implements --------------------------------------------------------
     # Every write primitive also records that the agent exists (for exists/list).
+
+    #: True when the engine keeps a token per conversation: see :meth:`_save_messages`.
+    _patches_messages: ClassVar[bool] = False
+
+    async def _save_messages(
+        self,
+        agent_id: str,
+        rows: Sequence[MessageRow],
+        *,
+        base: str | None,
+        token: str | None,
+        length: int,
+    ) -> int | None:
+        """Write the conversation; return the rows written or deleted.
+
+        ``base`` None: ``rows`` is the whole list, as :meth:`_replace_messages`.
+        Otherwise ``rows`` are the changed positions of a list of ``length``
+        messages, to write (and positions from ``length`` on to delete) only if the
+        engine's token for the agent's list is still ``base``; return None if not.
+        An engine with :attr:`_patches_messages` sets the token to ``token`` on each
+        write, and every other write of the list (replace, fork, delete) changes or
+        clears it. The default, for an engine without a token, never patches.
+        """
+        if base is not None:
+            return None
+        return await self._replace_messages(agent_id, rows)
 
     @abc.abstractmethod
     async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:

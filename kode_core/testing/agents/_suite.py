@@ -34,6 +34,7 @@ from . import samples as sample
 from ._argument_checks import ArgumentChecks, EngineDump
 from ._extended_checks import ExtendedChecks
 from ._query_checks import QueryChecks
+from ._save_checks import SaveChecks
 from .samples import AGENT, SPECIAL_IDS, everything, fill
 
 
@@ -417,5 +418,7 @@ class QueryableAgentStoreConformance(QueryChecks, BaseAgentStoreConformance):
 
 
 @pytest.mark.anyio
-class AgentStoreConformance(ArgumentChecks, ExtendedChecks, QueryableAgentStoreConformance):
+class AgentStoreConformance(
+    ArgumentChecks, ExtendedChecks, SaveChecks, QueryableAgentStoreConformance
+):
     """The whole agent-store contract: every kode backend runs this class."""

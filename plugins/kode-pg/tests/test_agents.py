@@ -140,7 +140,7 @@ async def test_saving_a_thousand_messages_plus_one_writes_one_row(
 
     await store.save_messages("agent", conversation)
     grown = await rows_written(one_connection, raw) - first
-    assert grown == 1  # one inserted message row; the agent row was only locked
+    assert grown == 2  # one inserted message row, and the list's token in the agent row
 
     await store.save_messages("agent", conversation)
     assert (
@@ -470,6 +470,32 @@ async def test_a_newer_agent_schema_version_is_refused(
         store = stores.build({"kind": "pg", "options": {"namespace": namespace}})
         with pytest.raises(SchemaVersionError):
             await store.load_messages("agent")
+
+
+async def test_version_1_tables_gain_the_message_token_and_keep_their_messages(
+    pg_url: str, raw: psycopg.AsyncConnection[Any]
+) -> None:
+    namespace = unique_namespace()
+    descriptor = {"kind": "pg", "options": {"namespace": namespace}}
+    first = messages(4)
+    async with factory(pg_url).open_agents() as stores:
+        await stores.build(descriptor).save_messages("agent", first[:3])
+    schema = sql.Identifier(schema_name(namespace))
+    # What a version 1 namespace holds: no token column, version 1 recorded.
+    await raw.execute(sql.SQL("ALTER TABLE {}.agents DROP COLUMN messages_token").format(schema))
+    await raw.execute(
+        sql.SQL("UPDATE {}.kode_meta SET version = 1 WHERE component = 'agents'").format(schema)
+    )
+    async with factory(pg_url).open_agents() as stores:
+        store = stores.build(descriptor)
+        assert [m.to_dict() for m in await store.load_messages("agent")] == first[:3]
+        await store.save_messages("agent", first)
+        await store.save_messages("agent", [*first, *messages(5)[4:]])
+        assert [m.to_dict() for m in await store.load_messages("agent")] == [
+            *first,
+            *messages(5)[4:],
+        ]
+        assert await store.schema_version() == AGENTS.version == 2
 
 
 async def test_concurrent_first_users_in_separate_pools_create_the_agent_tables_once(

@@ -308,6 +308,7 @@ async def test_a_save_planned_from_a_stale_read_is_refused_and_planned_again(
 
     patched = attrs.evolve(scripts, replace=replace_after_a_rival)  # type: ignore[arg-type]
     backend._scripts[AgentScripts.register] = patched
+    store._seen.forget("a")  # the whole-list save (not a patch of the list it last wrote)
     try:
         await store.save_messages("a", mine)
     finally:

@@ -86,7 +86,8 @@ async def test_saving_a_thousand_messages_that_gained_one_changes_one_row(
     await store.save_messages("agent", messages[:1000])
     before = await writer_changes(store)
     await store.save_messages("agent", messages)
-    assert await writer_changes(store) - before == 1  # the new row; the agents row was there
+    # The new row and the list's token; the agents row was there.
+    assert await writer_changes(store) - before == 2
     assert len(await store.load_messages("agent")) == 1001
 
     before = await writer_changes(store)
@@ -94,8 +95,8 @@ async def test_saving_a_thousand_messages_that_gained_one_changes_one_row(
     assert await writer_changes(store) - before == 0
 
     before = await writer_changes(store)
-    await store.save_messages("agent", messages[:999])  # two dropped: two deletes
-    assert await writer_changes(store) - before == 2
+    await store.save_messages("agent", messages[:999])  # two dropped: two deletes, the token
+    assert await writer_changes(store) - before == 3
 
 
 async def test_a_failed_replace_leaves_the_stored_list_whole(
@@ -151,7 +152,7 @@ async def test_agent_and_session_tables_migrate_apart(tmp_path: Path) -> None:
         await build(agents, "tenant_a").migrate()
     with raw(path) as conn:
         services = conn.execute("SELECT namespace, service, schema_version FROM kode_meta")
-        assert services.fetchall() == [("tenant_a", "agents", 1)]
+        assert services.fetchall() == [("tenant_a", "agents", AGENTS.version)]
         names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
     assert "tenant_a__agent_messages" in names
     assert not any("session" in name for name in names)
@@ -181,7 +182,26 @@ async def test_a_newer_agent_schema_is_refused(tmp_path: Path) -> None:
     async with factory(path).open_agents() as agents:
         with pytest.raises(SchemaVersionError) as caught:
             await build(agents, "tenant_a").load_messages("agent")
-    assert (caught.value.found, caught.value.supported) == (99, 1)
+    assert (caught.value.found, caught.value.supported) == (99, AGENTS.version)
+
+
+async def test_version_1_tables_gain_the_message_token_and_keep_their_messages(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "kode.db"
+    messages = conversation(4)
+    async with factory(path).open_agents() as agents:
+        await build(agents, "tenant_a").save_messages("agent", messages[:3])
+    with raw(path) as conn:  # what a version 1 namespace holds
+        conn.execute('ALTER TABLE "tenant_a__agent_ids" DROP COLUMN messages_token')
+        conn.execute("UPDATE kode_meta SET schema_version = 1 WHERE service = 'agents'")
+    async with factory(path).open_agents() as agents:
+        store = build(agents, "tenant_a")
+        assert await store.load_messages("agent") == messages[:3]
+        await store.save_messages("agent", messages)
+        await store.save_messages("agent", [*messages, conversation(1, "more")[0]])
+        assert await store.load_messages("agent") == [*messages, conversation(1, "more")[0]]
+        assert await store.schema_version() == AGENTS.version == 2
 
 
 async def test_storage_bytes_count_this_namespaces_agent_tables_only(

@@ -49,6 +49,7 @@ from .schema import (
 )
 
 _T = TypeVar("_T")
+_KEEP = object()  # a replace that leaves the message list's token alone (tool calls)
 _Row = TypeVar("_Row", MessageRow, ToolCallRow)
 Work = Callable[[AgentCollections, AsyncClientSession], Awaitable[_T]]
 _NAMESPACE_NOT_FOUND = 26  # collStats of a collection that does not exist (older servers)
@@ -88,25 +89,66 @@ class MongoAgentStore(ExtendedAgentStore):
         async with self._backend.database(self._database, self.namespace, AGENTS) as db:
             yield AgentCollections.of(db, self.namespace)
 
-    async def _write(self, agent_id: str, work: Work[_T]) -> _T:
-        """Run ``work`` in a transaction that first marks the agent as written."""
+    async def _write(self, agent_id: str, work: Work[_T], fields: Document | None = None) -> _T:
+        """Run ``work`` in a transaction that first marks the agent as written (and sets
+        ``fields`` of its agents document)."""
+        mark: Document = {"$inc": {"rev": 1}}
+        if fields:
+            mark["$set"] = fields
         async with self._collections() as cols:
 
             async def run(session: AsyncClientSession) -> _T:
                 # The first write of the transaction: a concurrent writer of this agent
                 # that wrote it too conflicts here or at its own write, and retries.
-                await cols.agents.update_one(
-                    {"_id": agent_id}, {"$inc": {"rev": 1}}, upsert=True, session=session
-                )
+                await cols.agents.update_one({"_id": agent_id}, mark, upsert=True, session=session)
                 return await work(cols, session)
 
             return await self._backend.transaction(run)
 
     # -- messages and tool calls: replace by plan ---------------------------------------
 
+    _patches_messages = True
+
+    async def _save_messages(
+        self,
+        agent_id: str,
+        rows: Sequence[MessageRow],
+        *,
+        base: str | None,
+        token: str | None,
+        length: int,
+    ) -> int | None:
+        if base is None:
+            return await self._replace(
+                agent_id, rows, lambda cols: cols.messages, "p", message_document, token
+            )
+
+        async def run(cols: AgentCollections, session: AsyncClientSession) -> int | None:
+            # The first write of the transaction, only while the list's token ("mt") is
+            # the one this store set: a concurrent writer conflicts here and retries.
+            marked = await cols.agents.update_one(
+                {"_id": agent_id, "mt": base},
+                {"$inc": {"rev": 1}, "$set": {"mt": token}},
+                session=session,
+            )
+            if not marked.matched_count:
+                return None  # another store wrote the list since: the core replaces it
+            ops: list[Any] = [
+                UpdateOne(
+                    {"a": agent_id, "p": row.position}, {"$set": message_document(row)}, upsert=True
+                )
+                for row in rows
+            ]
+            ops.append(DeleteMany({"a": agent_id, "p": {"$gte": length}}))
+            result = await cols.messages.bulk_write(ops, ordered=True, session=session)
+            return len(rows) + result.deleted_count
+
+        async with self._collections() as cols:
+            return await self._backend.transaction(lambda session: run(cols, session))
+
     async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
         return await self._replace(
-            agent_id, rows, lambda cols: cols.messages, "p", message_document
+            agent_id, rows, lambda cols: cols.messages, "p", message_document, None
         )
 
     async def _load_messages(self, agent_id: str) -> builtins.list[str]:
@@ -114,7 +156,7 @@ class MongoAgentStore(ExtendedAgentStore):
 
     async def _replace_tool_calls(self, agent_id: str, rows: Sequence[ToolCallRow]) -> int:
         return await self._replace(
-            agent_id, rows, lambda cols: cols.tool_calls, "i", tool_call_document
+            agent_id, rows, lambda cols: cols.tool_calls, "i", tool_call_document, _KEEP
         )
 
     async def _replace(
@@ -124,9 +166,11 @@ class MongoAgentStore(ExtendedAgentStore):
         collection: Callable[[AgentCollections], Collection],
         key_field: str,
         document: Callable[[_Row], Document],
+        token: object,
     ) -> int:
         """Apply :func:`~kode_core.agents.plan_replace` in the agent's transaction: read the
-        stored ``key_field``, digest and first-stored time, bulk-write only the plan."""
+        stored ``key_field``, digest and first-stored time, bulk-write only the plan; set
+        the list's token ``mt`` to ``token`` (messages), or leave it (``_KEEP``)."""
 
         async def work(cols: AgentCollections, session: AsyncClientSession) -> int:
             rows_of = collection(cols)
@@ -147,7 +191,7 @@ class MongoAgentStore(ExtendedAgentStore):
                 await rows_of.bulk_write(ops, ordered=True, session=session)
             return plan.write_count
 
-        return await self._write(agent_id, work)
+        return await self._write(agent_id, work, None if token is _KEEP else {"mt": token})
 
     async def _load_tool_calls(self, agent_id: str) -> builtins.list[str]:
         return await self._bodies(lambda cols: cols.tool_calls, {"a": agent_id}, [("p", ASCENDING)])

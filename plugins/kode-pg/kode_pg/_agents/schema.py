@@ -123,6 +123,12 @@ _V1: tuple[LiteralString, ...] = (
     )""",
 )
 
+# The token of the agent's message list, set by every write of it: a store that wrote
+# the list last writes only what changed while the token is still its own.
+_V2: tuple[LiteralString, ...] = (
+    "ALTER TABLE {schema}.agents ADD COLUMN IF NOT EXISTS messages_token text",
+)
+
 #: The agent tables, migrated by :func:`~kode_pg._schema.ensure_schema` under the
 #: namespace's one migration lock.
-AGENTS: PgSchema = SchemaComponent("agents", 1, {1: _V1})
+AGENTS: PgSchema = SchemaComponent("agents", 2, {1: _V1, 2: _V2})

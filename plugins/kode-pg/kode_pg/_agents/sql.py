@@ -65,6 +65,11 @@ class AgentStatements:
         self.delete_messages = q(
             "DELETE FROM {s}.agent_messages WHERE agent_id = %s AND position = ANY(%s::integer[])"
         )
+        self.message_token = q("SELECT messages_token FROM {s}.agents WHERE agent_id = %s")
+        self.set_message_token = q("UPDATE {s}.agents SET messages_token = %s WHERE agent_id = %s")
+        self.delete_messages_from = q(
+            "DELETE FROM {s}.agent_messages WHERE agent_id = %s AND position >= %s"
+        )
         self.load_messages = q(
             "SELECT body FROM {s}.agent_messages WHERE agent_id = %s ORDER BY position"
         )

@@ -34,6 +34,19 @@ from .schema import AGENTS, DATA_TABLES
 from .sql import agent_statements, key_digest, message_query, session_query, tool_call_query
 
 
+def _message_columns(agent_id: str, rows: Sequence[MessageRow]) -> tuple[object, ...]:
+    """The parameters of ``upsert_messages``: the agent id, then one array per column."""
+    return (
+        agent_id,
+        [row.position for row in rows],
+        [row.digest for row in rows],
+        [row.role for row in rows],
+        [json.dumps(list(row.content_types)) for row in rows],
+        [row.created_ms for row in rows],
+        [row.body for row in rows],
+    )
+
+
 class PgAgentStore(ExtendedAgentStore):
     """Agent runtime state in the schema ``kode_<namespace>`` of a PostgreSQL database.
 
@@ -62,35 +75,51 @@ class PgAgentStore(ExtendedAgentStore):
 
     # -- messages and tool calls: atomic replace of what changed -----------------------
 
+    _patches_messages = True
+
     @retry_conflicts
-    async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
+    async def _save_messages(
+        self,
+        agent_id: str,
+        rows: Sequence[MessageRow],
+        *,
+        base: str | None,
+        token: str | None,
+        length: int,
+    ) -> int | None:
+        sql = self._sql
         async with self._transaction() as conn:
             # Round trip 1: lock the agent's row, then read what is stored under the lock.
-            await conn.execute(self._sql.touch, (agent_id,))
-            cur = await conn.execute(self._sql.message_states, (agent_id,))
-            existing = {
-                position: StoredRowState(digest, created_ms)
-                for position, digest, created_ms in await cur.fetchall()
-            }
-            plan = plan_replace(existing, rows)
-            # Round trip 2: only the changes, then commit.
-            if plan.deletes:
-                await conn.execute(self._sql.delete_messages, (agent_id, plan.deletes))
-            if plan.upserts:
-                up = plan.upserts
-                await conn.execute(
-                    self._sql.upsert_messages,
-                    (
-                        agent_id,
-                        [row.position for row in up],
-                        [row.digest for row in up],
-                        [row.role for row in up],
-                        [json.dumps(list(row.content_types)) for row in up],
-                        [row.created_ms for row in up],
-                        [row.body for row in up],
-                    ),
-                )
-        return plan.write_count
+            await conn.execute(sql.touch, (agent_id,))
+            if base is None:
+                cur = await conn.execute(sql.message_states, (agent_id,))
+                existing = {
+                    position: StoredRowState(digest, created_ms)
+                    for position, digest, created_ms in await cur.fetchall()
+                }
+                plan = plan_replace(existing, rows)
+                upserts, written = plan.upserts, plan.write_count
+                # Round trip 2: only the changes, then commit.
+                if plan.deletes:
+                    await conn.execute(sql.delete_messages, (agent_id, plan.deletes))
+            else:
+                cur = await conn.execute(sql.message_token, (agent_id,))
+                found = await cur.fetchone()
+                if found is None or found[0] != base:
+                    return None  # another store wrote the list since: the core replaces it
+                # Round trip 2: the changed rows, the dropped tail, the token; commit.
+                upserts = list(rows)
+                cur = await conn.execute(sql.delete_messages_from, (agent_id, length))
+                written = len(upserts) + max(cur.rowcount, 0)
+            if upserts:
+                await conn.execute(sql.upsert_messages, _message_columns(agent_id, upserts))
+            if token != base:  # a save that changed nothing keeps the token
+                await conn.execute(sql.set_message_token, (token, agent_id))
+        return written
+
+    async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
+        written = await self._save_messages(agent_id, rows, base=None, token=None, length=len(rows))
+        return written or 0
 
     @retry_conflicts
     async def _load_messages(self, agent_id: str) -> builtins.list[str]:

@@ -48,6 +48,37 @@ redis.call('SET', listed, '1', 'NX')
 return n + #doomed
 """
 
+#: Write the changed messages of a list this store wrote last, compare-and-set. KEYS:
+#: state, body, versions, listed (as REPLACE_LUA). ARGV: expected token, new token, the
+#: list's new length, upsert count n, n x (position, state JSON, body). Positions run
+#: from 0 without a gap, so those from the new length on are the dropped tail. Returns
+#: -1 if the token is not the expected one, else the rows written or deleted.
+PATCH_MESSAGES_LUA = """
+local state, body, versions, listed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local expected, token = ARGV[1], ARGV[2]
+if (redis.call('HGET', versions, 'messages') or '') ~= expected then return -1 end
+local length, n = tonumber(ARGV[3]), tonumber(ARGV[4])
+local states, bodies, doomed = {}, {}, {}
+for i = 5, 4 + 3 * n, 3 do
+  states[#states + 1] = ARGV[i]
+  states[#states + 1] = ARGV[i + 1]
+  bodies[#bodies + 1] = ARGV[i]
+  bodies[#bodies + 1] = ARGV[i + 2]
+end
+for i = 1, #states, 1000 do
+  redis.call('HSET', state, unpack(states, i, math.min(i + 999, #states)))
+  redis.call('HSET', body, unpack(bodies, i, math.min(i + 999, #bodies)))
+end
+for position = length, redis.call('HLEN', state) - 1 do doomed[#doomed + 1] = tostring(position) end
+for i = 1, #doomed, 1000 do
+  redis.call('HDEL', state, unpack(doomed, i, math.min(i + 999, #doomed)))
+  redis.call('HDEL', body, unpack(doomed, i, math.min(i + 999, #doomed)))
+end
+if token ~= expected then redis.call('HSET', versions, 'messages', token) end
+redis.call('SET', listed, '1', 'NX')
+return n + #doomed
+"""
+
 #: Upsert one document. KEYS: family hash, listed. ARGV: agent id, key, "<sort_ms>:<JSON>".
 PUT_DOC_LUA = """
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
@@ -231,6 +262,7 @@ class AgentScripts:
     lock_acquire: AsyncScript
     lock_renew: AsyncScript
     lock_release: AsyncScript
+    patch_messages: AsyncScript
 
     @classmethod
     def register(cls, client: Redis) -> AgentScripts:
@@ -252,6 +284,7 @@ class AgentScripts:
                     LOCK_ACQUIRE_LUA,
                     LOCK_RENEW_LUA,
                     LOCK_RELEASE_LUA,
+                    PATCH_MESSAGES_LUA,
                 )
             )
         )

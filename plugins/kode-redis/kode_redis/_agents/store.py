@@ -111,10 +111,37 @@ class RedisAgentStore(ExtendedAgentStore):
 
     # -- whole lists: messages and tool calls ------------------------------------------
 
-    async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
+    _patches_messages = True
+
+    async def _save_messages(
+        self,
+        agent_id: str,
+        rows: Sequence[MessageRow],
+        *,
+        base: str | None,
+        token: str | None,
+        length: int,
+    ) -> int | None:
         keys = self._keys(agent_id)
-        return await self._replace(
-            agent_id, "messages", (keys.message_state, keys.message_body), rows, int, message_state
+        hashes = (keys.message_state, keys.message_body)
+        if base is None:
+            return await self._replace(
+                agent_id, "messages", hashes, rows, int, message_state, token
+            )
+        self._written.pop((agent_id, "messages"), None)  # this write moves the token on
+        _, scripts = await self._ready()
+        args: list[str | int] = [base, token or uuid.uuid4().hex, length, len(rows)]
+        for row in rows:
+            args += [row.position, message_state(row), row.body]
+        with self._backend.errors():
+            written = int(
+                await scripts.patch_messages(keys=[*hashes, keys.versions, keys.listed], args=args)
+            )
+        return None if written == _REFUSED else written
+
+    async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
+        return (
+            await self._save_messages(agent_id, rows, base=None, token=None, length=len(rows)) or 0
         )
 
     async def _replace_tool_calls(self, agent_id: str, rows: Sequence[ToolCallRow]) -> int:
@@ -131,7 +158,10 @@ class RedisAgentStore(ExtendedAgentStore):
         rows: Sequence[Any],
         key_of: Callable[[str], object],
         state_of: Callable[[Any], str],
+        new_token: str | None = None,
     ) -> int:
+        """Replace the family's list, compare-and-set; a write sets its token to
+        ``new_token`` (a fresh one per attempt if None)."""
         client, scripts = await self._ready()
         keys = self._keys(agent_id)
         script_keys = [*hashes, keys.versions, keys.listed]
@@ -143,7 +173,7 @@ class RedisAgentStore(ExtendedAgentStore):
                     client, agent_id, field, key_of
                 )
                 plan = plan_replace(existing, rows)
-                fresh = uuid.uuid4().hex
+                fresh = new_token or uuid.uuid4().hex  # a refused write wrote nothing
                 args: list[str | int] = [field, token, fresh, agent_id, len(plan.upserts)]
                 for row in plan.upserts:
                     args += [str(row.key), state_of(row), row.body]

@@ -141,5 +141,14 @@ def _version_1(namespace: str) -> list[str]:
     ]
 
 
+def _version_2(namespace: str) -> list[str]:
+    t = AgentTables.for_namespace(namespace)
+    # The token of the agent's message list, set by every write of it: a store that
+    # wrote the list last writes only what changed while the token is still its own.
+    return [f"ALTER TABLE {t.agents} ADD COLUMN messages_token TEXT"]
+
+
 #: The agent tables.
-AGENTS: SchemaComponent[SqliteMigration] = SchemaComponent("agents", 1, {1: _version_1})
+AGENTS: SchemaComponent[SqliteMigration] = SchemaComponent(
+    "agents", 2, {1: _version_1, 2: _version_2}
+)

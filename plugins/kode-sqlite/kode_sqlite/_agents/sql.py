@@ -44,6 +44,9 @@ class AgentStatements:
     upsert_message: str
     delete_message: str
     load_messages: str
+    message_token: str
+    set_message_token: str
+    delete_messages_from: str
     tool_call_states: str
     upsert_tool_call: str
     delete_tool_call: str
@@ -87,6 +90,9 @@ class AgentStatements:
                 content_types = excluded.content_types, body = excluded.body""",
             delete_message=f"DELETE FROM {t.messages} WHERE agent_id = ? AND position = ?",
             load_messages=f"SELECT body FROM {t.messages} WHERE agent_id = ? ORDER BY position",
+            message_token=f"SELECT messages_token FROM {t.agents} WHERE agent_id = ?",
+            set_message_token=f"UPDATE {t.agents} SET messages_token = ? WHERE agent_id = ?",
+            delete_messages_from=f"DELETE FROM {t.messages} WHERE agent_id = ? AND position >= ?",
             tool_call_states=f"""SELECT id, digest, created_ms FROM {t.tool_calls}
                 WHERE agent_id = ?""",
             upsert_tool_call=f"""INSERT INTO {t.tool_calls} (agent_id, {tool_columns})

@@ -68,6 +68,11 @@ def _tool_call_params(agent_id: str, row: ToolCallRow) -> tuple[object, ...]:
     )
 
 
+#: The statements (names in AgentStatements) a replace reads states, upserts and deletes with.
+_MESSAGES = ("message_states", "upsert_message", "delete_message")
+_TOOL_CALLS = ("tool_call_states", "upsert_tool_call", "delete_tool_call")
+
+
 class SqliteAgentStore(ExtendedAgentStore):
     """Agent runtime state in one namespace's tables of a SQLite file.
 
@@ -110,18 +115,46 @@ class SqliteAgentStore(ExtendedAgentStore):
 
     # -- runtime state ----------------------------------------------------------------
 
-    async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
+    _patches_messages = True
+
+    async def _save_messages(
+        self,
+        agent_id: str,
+        rows: Sequence[MessageRow],
+        *,
+        base: str | None,
+        token: str | None,
+        length: int,
+    ) -> int | None:
         sql = self._sql
-        statements = (sql.message_states, sql.upsert_message, sql.delete_message)
-        return await self._replace(agent_id, rows, statements, _message_params)
+
+        def work(conn: sqlite3.Connection) -> int | None:
+            if base is None:
+                written = self._apply_replace(conn, agent_id, rows, _MESSAGES, _message_params)
+            else:
+                found = conn.execute(sql.message_token, (agent_id,)).fetchone()
+                if found is None or found[0] != base:
+                    return None  # another store wrote the list since: the core replaces it
+                conn.executemany(sql.upsert_message, [_message_params(agent_id, r) for r in rows])
+                cursor = conn.execute(sql.delete_messages_from, (agent_id, length))
+                written = len(rows) + cursor.rowcount
+            self._mark(conn, agent_id)
+            if token != base:  # a save that changed nothing keeps the token
+                conn.execute(sql.set_message_token, (token, agent_id))
+            return written
+
+        return await self._write(work)
+
+    async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
+        return (
+            await self._save_messages(agent_id, rows, base=None, token=None, length=len(rows)) or 0
+        )
 
     async def _load_messages(self, agent_id: str) -> builtins.list[str]:
         return await self._bodies(self._sql.load_messages, (agent_id,))
 
     async def _replace_tool_calls(self, agent_id: str, rows: Sequence[ToolCallRow]) -> int:
-        sql = self._sql
-        statements = (sql.tool_call_states, sql.upsert_tool_call, sql.delete_tool_call)
-        return await self._replace(agent_id, rows, statements, _tool_call_params)
+        return await self._replace(agent_id, rows, _TOOL_CALLS, _tool_call_params)
 
     async def _replace(
         self,
@@ -130,22 +163,32 @@ class SqliteAgentStore(ExtendedAgentStore):
         statements: tuple[str, str, str],
         params: Callable[[str, _Row], tuple[object, ...]],
     ) -> int:
-        """Apply :func:`~kode_core.agents.plan_replace` in one transaction: read the stored
-        ``(key, digest, created_ms)``, write only the plan's upserts and deletes."""
-        states, upsert, delete = statements
-
         def work(conn: sqlite3.Connection) -> int:
-            existing = {
-                key: StoredRowState(digest, created_ms)
-                for key, digest, created_ms in conn.execute(states, (agent_id,)).fetchall()
-            }
-            plan = plan_replace(existing, rows)
-            conn.executemany(upsert, [params(agent_id, row) for row in plan.upserts])
-            conn.executemany(delete, [(agent_id, key) for key in plan.deletes])
+            written = self._apply_replace(conn, agent_id, rows, statements, params)
             self._mark(conn, agent_id)
-            return plan.write_count
+            return written
 
         return await self._write(work)
+
+    def _apply_replace(
+        self,
+        conn: sqlite3.Connection,
+        agent_id: str,
+        rows: Sequence[_Row],
+        statements: tuple[str, str, str],
+        params: Callable[[str, _Row], tuple[object, ...]],
+    ) -> int:
+        """Apply :func:`~kode_core.agents.plan_replace` in the open transaction: read the
+        stored ``(key, digest, created_ms)``, write only the plan's upserts and deletes."""
+        states, upsert, delete = (getattr(self._sql, name) for name in statements)
+        existing = {
+            key: StoredRowState(digest, created_ms)
+            for key, digest, created_ms in conn.execute(states, (agent_id,)).fetchall()
+        }
+        plan = plan_replace(existing, rows)
+        conn.executemany(upsert, [params(agent_id, row) for row in plan.upserts])
+        conn.executemany(delete, [(agent_id, key) for key in plan.deletes])
+        return plan.write_count
 
     async def _load_tool_calls(self, agent_id: str) -> builtins.list[str]:
         return await self._bodies(self._sql.load_tool_calls, (agent_id,))
