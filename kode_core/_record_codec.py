@@ -324,9 +324,16 @@ class Record:
         data = value.to_dict()
         checked = cls.from_dict(data, path)
         # A record built in code that was already canonical is remembered itself, so
-        # the caller's next save of the same object is not checked again.
+        # the caller's next save of the same object is not checked again. Canonical:
+        # the same JSON, and an enum member wherever checking gives one (a role given
+        # as "user" encodes like Role.USER, but code reading ``role.value`` fails on it).
         own = cast(_R, value)  # refused above unless it is a cls
-        return _checked(own if checked.to_dict() == data else checked)
+        canonical = checked.to_dict() == data and all(
+            type(getattr(own, name)) is type(getattr(checked, name))
+            for name, *_ in _fields_of(cls)[0]
+            if isinstance(getattr(checked, name), enum.Enum)
+        )
+        return _checked(own if canonical else checked)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a JSON object (``extra`` keys included)."""

@@ -119,9 +119,25 @@ async def test_a_loaded_record_changed_in_place_to_non_json_is_refused() -> None
 def test_a_canonical_record_built_in_code_is_remembered_a_non_canonical_one_is_replaced() -> None:
     built = Message(role=Role.USER, content=[TextBlock(text="hi")])
     assert Message.coerce(built) is built
+    plain_role = Message(role="assistant", content=[TextBlock(text="hi")])  # type: ignore[arg-type]
+    coerced = Message.coerce(plain_role)
+    assert coerced is not plain_role
+    assert coerced.role is Role.ASSISTANT
     local = datetime(2026, 5, 1, 12, tzinfo=timezone(timedelta(hours=2)))
     call = ToolCallRecord(id="c", name="n", state="PENDING", created_at=local, updated_at=local)  # type: ignore[arg-type]
     checked = ToolCallRecord.coerce(call)
     assert checked is not call
     assert checked.created_at.tzinfo == timezone.utc
     assert checked.to_dict()["created_at"] == "2026-05-01T10:00:00+00:00"
+
+
+@pytest.mark.anyio
+async def test_a_message_built_with_a_plain_string_role_is_saved_with_that_role() -> None:
+    import kode_core
+
+    async with kode_core.create_store({"kind": "memory"}) as store:
+        message = Message(role="assistant", content=[TextBlock(text="hi")])  # type: ignore[arg-type]
+        await store.save_messages("a", [message])
+        [loaded] = await store.load_messages("a")
+        assert loaded.role is Role.ASSISTANT
+        assert loaded.content == (TextBlock(text="hi"),)
