@@ -70,7 +70,7 @@ async def kode_stores(
 @attrs.frozen
 class ThreadWorkload:
     thread_messages: int
-    timed_saves: int
+    thread_saves: int
     save_batch: int
     page_reads: int
     approvals: int
@@ -92,9 +92,9 @@ async def save_and_read(
         await raw.append(THREAD, first, batch)
     batches = [
         [message(size + i * work.save_batch + j) for j in range(work.save_batch)]
-        for i in range(work.timed_saves)
+        for i in range(work.thread_saves)
     ]
-    firsts = [size + i * work.save_batch for i in range(work.timed_saves)]
+    firsts = [size + i * work.save_batch for i in range(work.thread_saves)]
     kode_times, raw_times = await alternating(
         [functools.partial(threads.save_messages, THREAD, batch) for batch in batches],
         [
@@ -102,7 +102,7 @@ async def save_and_read(
             for first, batch in zip(firsts, batches, strict=True)
         ],
     )
-    saved = work.timed_saves * work.save_batch
+    saved = work.thread_saves * work.save_batch
     kode_page = await threads.get_messages(THREAD, last_n=PAGE)
     raw_page = await raw.last(THREAD, PAGE)
     if [m.id for m in kode_page] != [m["id"] for m in raw_page]:
@@ -180,7 +180,7 @@ async def bench(kind: str, where: str, args: argparse.Namespace) -> EngineReport
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     option = functools.partial(parser.add_argument, type=positive)
     option("--thread-messages", default=10_000, help="messages in the thread (10,000)")
-    option("--timed-saves", default=20, help="timed save_messages calls (20)")
+    option("--thread-saves", default=20, help="timed save_messages calls (20)")
     option("--save-batch", default=5, help="new messages per timed save (5)")
     option("--page-reads", default=50, help="timed get_messages(last_n=50) calls (50)")
     option("--approvals", default=200, help="approvals created, then claimed once each (200)")
