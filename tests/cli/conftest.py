@@ -12,10 +12,19 @@ import sys
 from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kode_core import SESSIONS, Registry, SessionStore, default_registry, load_registry, parse_store
+from kode_core import (
+    SESSIONS,
+    Family,
+    Registry,
+    SessionStore,
+    default_registry,
+    load_registry,
+    parse_store,
+)
 from kode_core.testing import user_environment
 from kode_core.testing.servers import TestServer, mongo_server, postgres_server, redis_server
 
@@ -83,3 +92,13 @@ def registry() -> Registry:
 def open_store(url: str) -> AbstractAsyncContextManager[SessionStore]:
     """The test's own handle on the store ``url`` names."""
     return parse_store(url, registry=registry()).open(SESSIONS, registry=registry())
+
+
+async def supported_versions(url: str, *families: Family[Any]) -> dict[str, int]:
+    """The schema version ``kode migrate`` takes each family of the store ``url`` to."""
+    config = parse_store(url, registry=registry())
+    versions: dict[str, int] = {}
+    for family in families:
+        async with config.open(family, registry=registry(), auto_migrate=False) as store:
+            versions[family.name] = store.supported_schema_version
+    return versions

@@ -6,12 +6,14 @@ import json
 import time
 from collections.abc import Iterator
 
+import anyio
 import pytest
 
+from kode_core import AGENTS, SESSIONS
 from kode_core.testing import unique_namespace
 from kode_core.testing.servers import TestServer, postgres_server
 
-from .conftest import kode
+from .conftest import kode, supported_versions
 
 CONNECT_TIMEOUT = 2.0
 #: Slack over the connect timeout for a busy test machine.
@@ -44,16 +46,18 @@ def test_doctor_is_healthy_only_once_the_namespace_is_migrated(pg_server: TestSe
     migrated = kode("migrate", store)
     assert migrated.returncode == 0, migrated.stderr
     # auto_migrate=False deployments migrate every family a kind provides this way.
-    assert "sessions schema version 0 -> 1" in migrated.stdout
-    assert "agents schema version 0 -> 1" in migrated.stdout
+    versions = anyio.run(supported_versions, store, SESSIONS, AGENTS)
+    assert f"sessions schema version 0 -> {versions['sessions']}" in migrated.stdout
+    assert f"agents schema version 0 -> {versions['agents']}" in migrated.stdout
     again = kode("migrate", store).stdout
-    assert "sessions already at schema version 1" in again
-    assert "agents already at schema version 1" in again
+    assert f"sessions already at schema version {versions['sessions']}" in again
+    assert f"agents already at schema version {versions['agents']}" in again
 
     healthy = kode("doctor", store)
     assert healthy.returncode == 0, healthy.stderr
-    assert "schema     sessions: version 1, this code applies 1: current" in healthy.stdout
-    assert "schema     agents: version 1, this code applies 1: current" in healthy.stdout
+    for family, version in versions.items():
+        line = f"schema     {family}: version {version}, this code applies {version}: current"
+        assert line in healthy.stdout
     assert "driver     psycopg 3." in healthy.stdout
     assert "ms per round trip" in healthy.stdout
     assert healthy.stdout.rstrip().endswith("healthy")
