@@ -149,6 +149,18 @@ async def test_saving_a_thousand_messages_plus_one_writes_one_row(
     assert len(await store.load_messages("agent")) == 1001
 
 
+async def test_a_save_that_drops_messages_counts_the_deleted_rows_in_its_metrics(
+    one_connection: OneConnection,
+) -> None:
+    store = one_connection.store
+    conversation = messages(5)
+    await store.save_messages("agent", conversation)
+    before = (await store.metrics()).rows_written
+    await store.save_messages("agent", conversation[:2])  # a patch deleting the last three
+    assert (await store.metrics()).rows_written - before == 3
+    assert len(await store.load_messages("agent")) == 2
+
+
 async def test_changing_one_tool_call_of_many_rewrites_only_that_row(
     one_connection: OneConnection, raw: psycopg.AsyncConnection[Any]
 ) -> None:

@@ -88,6 +88,7 @@ class PgAgentStore(ExtendedAgentStore):
         length: int,
     ) -> int | None:
         sql = self._sql
+        tail = None  # the patch's delete of the dropped tail: its count is in after the commit
         async with self._transaction() as conn:
             # Round trip 1: lock the agent's row, then read what is stored under the lock.
             await conn.execute(sql.touch, (agent_id,))
@@ -109,13 +110,15 @@ class PgAgentStore(ExtendedAgentStore):
                     return None  # another store wrote the list since: the core replaces it
                 # Round trip 2: the changed rows, the dropped tail, the token; commit.
                 upserts = list(rows)
-                cur = await conn.execute(sql.delete_messages_from, (agent_id, length))
-                written = len(upserts) + max(cur.rowcount, 0)
+                tail = await conn.execute(sql.delete_messages_from, (agent_id, length))
+                written = len(upserts)
             if upserts:
                 await conn.execute(sql.upsert_messages, _message_columns(agent_id, upserts))
             if token != base:  # a save that changed nothing keeps the token
                 await conn.execute(sql.set_message_token, (token, agent_id))
-        return written
+        # In the pipelined transaction a statement's row count is set once synced: the
+        # commit has synced it, so this costs no round trip (rows_changed would).
+        return written if tail is None else written + tail.rowcount
 
     async def _replace_messages(self, agent_id: str, rows: Sequence[MessageRow]) -> int:
         written = await self._save_messages(agent_id, rows, base=None, token=None, length=len(rows))
