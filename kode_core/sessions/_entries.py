@@ -6,11 +6,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from .. import _json
 from .._errors import InvalidEntryError
-from .._text import MAX_JSON_DEPTH, too_deep, unencodable, utf8_size
+from .._text import MAX_JSON_DEPTH, too_deep, unencodable
 from ._records import EncodedEntry
-
-_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def encode_entry(index: int, entry: object, max_entry_bytes: int) -> EncodedEntry:
@@ -21,17 +20,17 @@ def encode_entry(index: int, entry: object, max_entry_bytes: int) -> EncodedEntr
     if not isinstance(entry_type, str):
         raise InvalidEntryError(index, "must have a string 'type'")
     uuid = entry.get("uuid")
-    if uuid is not None and not isinstance(uuid, str):
-        raise InvalidEntryError(index, f"'uuid' must be a string, got {type(uuid).__name__}")
-    if uuid is not None and (problem := unencodable(uuid)):
-        raise InvalidEntryError(index, f"'uuid' {problem}")
+    if uuid is not None:
+        if not isinstance(uuid, str):
+            raise InvalidEntryError(index, f"'uuid' must be a string, got {type(uuid).__name__}")
+        if not uuid.isascii() and (problem := unencodable(uuid)):
+            raise InvalidEntryError(index, f"'uuid' {problem}")
     try:
-        text = _encoder.encode(entry)
+        text, size = _json.dumps_sized(entry, verify=True)
     except RecursionError:
         raise InvalidEntryError(index, f"is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except (TypeError, ValueError) as exc:
         raise InvalidEntryError(index, f"cannot be encoded as JSON ({exc})") from exc
-    size = utf8_size(text)
     if size is None:
         raise InvalidEntryError(index, f"holds a string that {unencodable(text)}")
     if too_deep(text):

@@ -14,6 +14,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
+from .. import _json
 from .._errors import InvalidDataError
 from .._options import BackendOptions
 from .._record_codec import check_count
@@ -204,7 +205,7 @@ class SessionStore(Store):
             mtime, data_text = previous
             prev = {"session_id": key.session_id, "mtime": mtime, "data": json.loads(data_text)}
         summary = self._fold(prev, key.as_dict(), [dict(item.value) for item in stored])
-        return json.dumps(summary["data"], ensure_ascii=False, separators=(",", ":"))
+        return _json.dumps(summary["data"], verify=True)
 
     @staticmethod
     def _project(project_key: object) -> str:

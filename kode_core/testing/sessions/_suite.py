@@ -15,7 +15,10 @@ Capabilities are declared as class attributes, never guessed from the kind.
 
 from __future__ import annotations
 
+import datetime
+import enum
 import math
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -70,6 +73,10 @@ def nested(depth: int) -> Any:
     return value
 
 
+class _Colour(enum.Enum):
+    RED = "red"
+
+
 BAD_ENTRIES: dict[str, Any] = {
     "not_an_object": ["a", "list"],
     "no_type": {"uuid": "u"},
@@ -77,6 +84,11 @@ BAD_ENTRIES: dict[str, Any] = {
     "uuid_not_a_string": {"type": "x", "uuid": 12},
     "not_json_encodable": {"type": "x", "value": {1, 2}},
     "nan_is_not_json": {"type": "x", "value": float("nan")},
+    "infinity_is_not_json": {"type": "x", "value": [1.0, float("-inf")]},
+    # JSON libraries that encode these (as a string, a value) would store another type
+    "a_uuid_object_is_not_json": {"type": "x", "id": uuid.UUID(int=7)},
+    "an_enum_member_is_not_json": {"type": "x", "colour": _Colour.RED},
+    "a_datetime_is_not_json": {"type": "x", "at": datetime.datetime(2026, 12, 6)},
     "over_the_size_limit": {"type": "x", "blob": "x" * 70_000},
     "lone_surrogate_in_a_value": {"type": "x", "text": "a\ud800b"},
     "lone_surrogate_in_the_uuid": {"type": "x", "uuid": "u\udfff"},

@@ -1,0 +1,76 @@
+"""The JSON text every family stores: orjson's speed, the standard library's rules.
+
+kode stores compact JSON (no spaces, non-ASCII characters as they are) and refuses
+what the standard library's encoder refuses with ``allow_nan=False``: NaN and the
+infinities, and every value that is not a dict, list, tuple, str, int, float, bool or
+None. orjson encodes the same data several times faster, but it writes
+NaN as ``null`` and encodes some types the rules refuse (``uuid.UUID``, enum members,
+datetimes, dataclasses). So:
+
+- :func:`dumps` lets orjson encode what it can, with datetimes, dataclasses and
+  subclasses of the plain types handed back to the standard encoder; when asked to
+  ``verify`` (a value kode has not checked itself, such as a transcript entry), it
+  reads the text back and compares it with the value, so a NaN, a UUID or an enum
+  member that orjson let through is found. Anything orjson refuses or that does not
+  compare equal is encoded by the standard library, which either encodes it as
+  before (integers beyond 64 bits, keys that are numbers, ``IntEnum`` members) or
+  raises its usual ``TypeError``/``ValueError``.
+
+Reading stays with the standard library: orjson reads an integer beyond 64 bits as
+a float, and finding such a number in text before reading it costs about what orjson
+saves. Text written by either encoder reads back to equal values; a float may be
+spelled differently (``1e16`` by orjson, ``1e+16`` by the standard library).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+from ._text import utf8_size
+
+_standard = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+# Types whose JSON orjson writes by its own rules (ISO datetimes, a dataclass's fields,
+# a subclass's underlying value) go to `_standard_only`, which refuses them: the
+# standard encoder decides instead.
+_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _standard_only(value: object) -> Any:
+    raise TypeError
+
+
+def dumps(value: Any, *, verify: bool = False) -> str:
+    """Compact JSON text of ``value``, by the standard library's rules (see the module).
+
+    ``verify=True`` for a value nobody checked: the text is read back and compared,
+    which catches what orjson encodes silently but the rules refuse (NaN, UUIDs, enum
+    members). Without it the caller vouches that ``value`` holds plain JSON data only,
+    as :func:`~kode_core._record_codec.check_json` leaves it.
+
+    Raises what ``json.dumps`` raises: ``TypeError``, ``ValueError``, ``RecursionError``.
+    """
+    return dumps_sized(value, verify=verify)[0]
+
+
+def dumps_sized(value: Any, *, verify: bool = False) -> tuple[str, int | None]:
+    """:func:`dumps` and the text's size in UTF-8, None if it holds a lone surrogate
+    (which only the standard encoder writes: such text cannot be stored)."""
+    try:
+        raw = orjson.dumps(value, _standard_only, _OPTIONS)
+    except (orjson.JSONEncodeError, RecursionError):
+        return _standard_sized(value)
+    if verify and orjson.loads(raw) != value:
+        return _standard_sized(value)
+    return raw.decode(), len(raw)
+
+
+def _standard_sized(value: Any) -> tuple[str, int | None]:
+    text = _standard.encode(value)
+    return text, utf8_size(text)

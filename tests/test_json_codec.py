@@ -1,0 +1,114 @@
+"""kode_core._json: orjson's speed must not change what kode stores or refuses."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime
+import decimal
+import enum
+import json
+import uuid
+from typing import Any
+
+import orjson
+import pytest
+
+from kode_core import _json
+
+_standard = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+class Tone(str, enum.Enum):
+    WARM = "warm"
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+
+
+class Ordered(collections.OrderedDict[str, Any]):
+    pass
+
+
+# Values both encoders accept; kode must store the same JSON value the standard
+# library would (the text may spell a float differently).
+ACCEPTED: dict[str, Any] = {
+    "plain": {"type": "a", "n": 1, "f": 0.1, "s": "héllo 你好 🚀", "l": [True, None]},
+    "control_characters": {"t": 'a\u0000b\n\t"\\\u2028\x7f'},
+    "floats": [0.1, -0.0, 1e308, 5e-324, 1e16, 1e-7, 123456789.123456789],
+    "int64_edges": [2**63 - 1, -(2**63), 2**64 - 1],
+    "beyond_64_bits": {"big": 2**70, "negative": -(2**64) - 1},
+    "number_keys": {1: "one", 2.5: "x", False: "f", None: "n"},
+    "tuples": {"t": (1, (2, 3))},
+    "int_enum": {"level": Level.HIGH},
+    "str_enum": {"tone": Tone.WARM},
+    "dict_subclass": Ordered(a=1),
+    "nested_199": json.loads("[" * 199 + "]" * 199),
+}
+
+# Values the standard library refuses: kode must refuse them too, with its error.
+REFUSED: dict[str, Any] = {
+    "nan": {"v": float("nan")},
+    "infinity": [float("inf")],
+    "negative_infinity": {"v": [float("-inf")]},
+    "uuid": {"id": uuid.UUID(int=1)},
+    "enum_member": {"c": Colour.RED},
+    "datetime": {"at": datetime.datetime(2026, 12, 6, tzinfo=datetime.timezone.utc)},
+    "date": [datetime.date(2026, 12, 6)],
+    "dataclass": {"p": Point(1)},
+    "decimal": {"d": decimal.Decimal("1.5")},
+    "set": {"s": {1}},
+    "bytes": {"b": b"x"},
+    "fragment": {"raw": orjson.Fragment(b"[1]")},
+    "tuple_key": {(1, 2): "x"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(ACCEPTED))
+@pytest.mark.parametrize("verify", [True, False])
+def test_accepted_values_store_what_the_standard_library_stores(case: str, verify: bool) -> None:
+    value = ACCEPTED[case]
+    text, size = _json.dumps_sized(value, verify=verify)
+    if case == "floats":  # orjson spells 1e16 and 1e-7 without the standard's + and 0
+        assert json.loads(text) == json.loads(_standard.encode(value))
+    else:
+        assert text == _standard.encode(value)
+    assert size == len(text.encode("utf-8"))
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_verified_values_are_refused_as_the_standard_library_refuses_them(case: str) -> None:
+    value = REFUSED[case]
+    with pytest.raises((TypeError, ValueError)) as standard:
+        _standard.encode(value)
+    with pytest.raises(type(standard.value)):
+        _json.dumps(value, verify=True)
+
+
+def test_without_verify_orjson_would_let_nan_through_so_the_flag_matters() -> None:
+    # The reason verify exists: if this ever raises, orjson changed and verify could go.
+    assert orjson.dumps([float("nan")]) == b"[null]"
+    assert _json.dumps([float("nan")], verify=False) == "[null]"
+
+
+def test_a_lone_surrogate_has_no_utf8_size() -> None:
+    text, size = _json.dumps_sized({"t": "a\ud800"}, verify=True)
+    assert size is None
+    assert "\ud800" in text
+
+
+def test_a_circular_value_is_refused_not_looped_on() -> None:
+    value: list[Any] = []
+    value.append(value)
+    with pytest.raises(ValueError, match="Circular"):
+        _json.dumps(value, verify=True)
