@@ -34,16 +34,30 @@ from ._text import utf8_size
 _standard = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 # Types whose JSON orjson writes by its own rules (ISO datetimes, a dataclass's fields,
 # a subclass's underlying value) go to `_standard_only`, which refuses them: the
-# standard encoder decides instead.
+# standard encoder decides instead. Subclasses registered as plain are copied to
+# their base type and encoded by orjson.
 _OPTIONS = (
     orjson.OPT_PASSTHROUGH_DATETIME
     | orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
+_PLAIN: dict[type, type] = {}
+
+
+def encode_as_plain(subclass: type[dict[Any, Any]] | type[list[Any]]) -> None:
+    """Let orjson encode ``subclass`` as its base ``dict`` or ``list``.
+
+    Only for a subclass that keeps its items where the base type does (no ``items``
+    or ``__iter__`` of its own), whose JSON is then the base type's JSON.
+    """
+    _PLAIN[subclass] = dict if issubclass(subclass, dict) else list
 
 
 def _standard_only(value: object) -> Any:
-    raise TypeError
+    base = _PLAIN.get(type(value))
+    if base is None:
+        raise TypeError
+    return base(value)
 
 
 def dumps(value: Any, *, verify: bool = False) -> str:

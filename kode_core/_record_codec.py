@@ -24,13 +24,13 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
+from . import _json
 from ._errors import InvalidRecordError
 from ._text import MAX_JSON_DEPTH
 
 UTC = timezone.utc
 
 _R = TypeVar("_R", bound="Record")
-_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 # What json.loads runs, called directly: (value, end) of the JSON text at an index. A
 # store reads back text kode wrote (compact, str), so the checks json.loads adds (bytes,
 # leading and trailing whitespace) reduce to end == len(text).
@@ -347,7 +347,7 @@ class Record:
 
     def to_json(self) -> str:
         """Compact JSON text of :meth:`to_dict`."""
-        return _encoder.encode(self.to_dict())
+        return _json.dumps(self.to_dict(), verify=True)  # its JSON values may have changed
 
 
 # Saving a conversation just loaded does not check its messages a second time.
@@ -450,5 +450,5 @@ def _fills_slots(cls: type[Record], fields: Sequence[attrs.Attribute[Any]]) -> b
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON text, as every backend stores it."""
-    return _encoder.encode(value)
+    """Compact JSON text, as every backend stores it (see :mod:`kode_core._json`)."""
+    return _json.dumps(value, verify=True)

@@ -112,3 +112,19 @@ def test_a_circular_value_is_refused_not_looped_on() -> None:
     value.append(value)
     with pytest.raises(ValueError, match="Circular"):
         _json.dumps(value, verify=True)
+
+
+def test_a_subclass_registered_as_plain_is_encoded_by_orjson_as_its_base(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Counted(dict[str, Any]):
+        pass
+
+    assert _json.dumps(Counted(a=1)) == '{"a":1}'  # unregistered: the standard encoder's
+    monkeypatch.setitem(_json._PLAIN, Counted, dict)
+    asked: list[object] = []
+    monkeypatch.setattr(_json._standard, "encode", asked.append)
+    assert _json.dumps({"outer": Counted(a=[1, Counted(b=2)])}, verify=True) == (
+        '{"outer":{"a":[1,{"b":2}]}}'
+    )
+    assert asked == []  # orjson wrote it all

@@ -18,6 +18,7 @@ from typing import Any, SupportsIndex, cast
 
 import attrs
 
+from .. import _json
 from .._record_codec import Record
 
 
@@ -124,6 +125,11 @@ class OwnedList(list[Any]):
     def reverse(self) -> None:
         _changed()
         super().reverse()
+
+
+# Neither keeps its items anywhere but where dict and list do: orjson may encode them.
+_json.encode_as_plain(OwnedDict)
+_json.encode_as_plain(OwnedList)
 
 
 def _owned(value: Any) -> Any:
