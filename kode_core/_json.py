@@ -16,10 +16,14 @@ datetimes, dataclasses). So:
   before (integers beyond 64 bits, keys that are numbers, ``IntEnum`` members) or
   raises its usual ``TypeError``/``ValueError``.
 
-Reading stays with the standard library: orjson reads an integer beyond 64 bits as
-a float, and finding such a number in text before reading it costs about what orjson
-saves. Text written by either encoder reads back to equal values; a float may be
-spelled differently (``1e16`` by orjson, ``1e+16`` by the standard library).
+- :func:`loads` reads with orjson, except text holding a run of 19 digits or more
+  (found with one ``bytes.translate``): orjson reads an integer beyond 64 bits as a
+  float, and the standard library reads it exactly. What orjson refuses (the ``NaN``
+  literal, a lone surrogate's escape) is read by the standard library too, which
+  returns what it always did or raises its ``JSONDecodeError``.
+
+Text written by either encoder reads back to equal values; a float may be spelled
+differently (``1e16`` by orjson, ``1e+16`` by the standard library).
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ _OPTIONS = (
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
 _PLAIN: dict[type, type] = {}
+# Every digit to "0", every other byte to " ": a number orjson would read as a float
+# although it is an integer (below -2**63 or from 2**64) leaves 19 zeros in a row.
+_DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_NUMBER = b"0" * 19
 
 
 def encode_as_plain(subclass: type[dict[Any, Any]] | type[list[Any]]) -> None:
@@ -88,3 +96,20 @@ def dumps_sized(value: Any, *, verify: bool = False) -> tuple[str, int | None]:
 def _standard_sized(value: Any) -> tuple[str, int | None]:
     text = _standard.encode(value)
     return text, utf8_size(text)
+
+
+def loads(text: str | bytes) -> Any:
+    """The value of JSON ``text``, as ``json.loads`` reads it (see the module).
+
+    Raises ``json.JSONDecodeError`` (a ``ValueError``) for text that is not JSON.
+    """
+    try:
+        raw = text.encode() if isinstance(text, str) else text
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 for orjson to read
+        return json.loads(text)
+    if _LONG_NUMBER in raw.translate(_DIGITS):
+        return json.loads(text)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(text)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 import json
-import json.scanner
 import math
 import types
 from collections.abc import Callable, Mapping, Sequence
@@ -31,12 +30,6 @@ from ._text import MAX_JSON_DEPTH
 UTC = timezone.utc
 
 _R = TypeVar("_R", bound="Record")
-# What json.loads runs, called directly: (value, end) of the JSON text at an index. A
-# store reads back text kode wrote (compact, str), so the checks json.loads adds (bytes,
-# leading and trailing whitespace) reduce to end == len(text).
-_scan: Callable[[str, int], tuple[Any, int]] = cast(Any, json.scanner).make_scanner(
-    json.JSONDecoder()
-)
 
 
 @attrs.frozen
@@ -300,11 +293,7 @@ class Record:
         """
         read = _STORED.get(cls) or stored_reader(cls)
         try:
-            source = text if isinstance(text, str) else text.decode()
-            data, end = _scan(source, 0)  # json.loads without its Python layers
-            if end != len(source):
-                raise ValueError("text after the JSON value")
-            record: _R = read(data)
+            record: _R = read(_json.loads(text))
             _mark(record, "_kode_checked", True)  # _checked, inline: called per row
             return record
         except Exception:  # not what kode writes: let the strict path name the problem

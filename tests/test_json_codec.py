@@ -128,3 +128,42 @@ def test_a_subclass_registered_as_plain_is_encoded_by_orjson_as_its_base(
         '{"outer":{"a":[1,{"b":2}]}}'
     )
     assert asked == []  # orjson wrote it all
+
+
+# Text the reader must read exactly as json.loads does, orjson or not.
+READ: dict[str, str] = {
+    "plain": '{"type":"a","n":[1,2.5,-0.0,null,true],"s":"héllo 🚀\\n"}',
+    "beyond_64_bits": '{"big":1180591620717411303424,"small":-18446744073709551617}',
+    "nineteen_digits_below_int64": "[-9999999999999999999,-9223372036854775809]",
+    "uint64_max": "[18446744073709551615,-9223372036854775808]",
+    "nan_literal": '{"v":NaN,"w":-Infinity}',
+    "lone_surrogate_escape": '["\\ud800"]',
+    "float_overflow": "[1e400]",
+    "digits_in_a_string": '{"id":"12345678901234567890123"}',
+    "whitespace": ' { "a" : [ 1 ] } ',
+    "duplicate_keys": '{"a":1,"a":2}',
+}
+
+
+@pytest.mark.parametrize("case", sorted(READ))
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_reading_gives_what_json_loads_gives(case: str, as_bytes: bool) -> None:
+    text = READ[case]
+    expected = json.loads(text)
+    value = _json.loads(text.encode() if as_bytes else text)
+    assert repr(value) == repr(expected)  # repr: nan and -0.0 compare, types show
+
+
+def test_reading_a_lone_surrogate_in_the_text_itself() -> None:
+    assert _json.loads('["a\ud800"]') == json.loads('["a\ud800"]')
+
+
+@pytest.mark.parametrize("text", ["", "{", '{"a":1} x', "[1,]"])
+def test_text_that_is_not_json_raises_json_decode_error(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        _json.loads(text)
+
+
+def test_orjson_still_reads_a_long_integer_as_a_float_so_the_digit_check_matters() -> None:
+    # The reason for the check: if this ever fails, orjson changed and the check could go.
+    assert isinstance(orjson.loads("-9999999999999999999"), float)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,5 +65,5 @@ def encode_batch(entries: object, max_entry_bytes: int) -> list[EncodedEntry]:
 
 def decode_entry(text: str | bytes) -> dict[str, Any]:
     """Decode one stored entry."""
-    value: dict[str, Any] = json.loads(text)
+    value: dict[str, Any] = _json.loads(text)
     return value

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import abc
 import functools
-import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
@@ -203,7 +202,7 @@ class SessionStore(Store):
         prev = None
         if previous is not None:
             mtime, data_text = previous
-            prev = {"session_id": key.session_id, "mtime": mtime, "data": json.loads(data_text)}
+            prev = {"session_id": key.session_id, "mtime": mtime, "data": _json.loads(data_text)}
         summary = self._fold(prev, key.as_dict(), [dict(item.value) for item in stored])
         return _json.dumps(summary["data"], verify=True)
 
