@@ -21,7 +21,7 @@ import abc
 import builtins
 import secrets
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from .._clock import now_ms
@@ -267,14 +267,17 @@ class AgentStore(Store):
     async def _iter_events(
         self, agent_id: str, after: int, channel: str | None, page_size: int
     ) -> AsyncIterator[Timeline]:
-        while True:
-            with self._metrics.timed("loads"):
-                page = await self._read_events(agent_id, after, channel, page_size)
-            for _, body in page:
-                yield self._decode(Timeline, body)
-            if len(page) < page_size:
-                return
-            after = page[-1][0]
+        pages = self._event_pages(agent_id, after, channel, page_size)
+        try:
+            while True:
+                with self._metrics.timed("loads"):
+                    page = await anext(pages, None)
+                if page is None:
+                    return
+                for _, body in page:
+                    yield self._decode(Timeline, body)
+        finally:
+            await pages.aclose()
 
     # -- history, media, snapshots --------------------------------------------------------
 
@@ -504,6 +507,22 @@ class AgentStore(Store):
         self, agent_id: str, after: int, channel: str | None, limit: int
     ) -> builtins.list[tuple[int, str]]:
         """Up to ``limit`` ``(seq, body)`` with ``seq > after`` (in ``channel`` if set), by seq."""
+
+    async def _event_pages(
+        self, agent_id: str, after: int, channel: str | None, page_size: int
+    ) -> AsyncGenerator[builtins.list[tuple[int, str]], None]:
+        """:meth:`read_events`' rows, ``page_size`` at most per page, ``seq > after`` ascending.
+
+        One :meth:`_read_events` per page; an engine for which one query's cursor costs
+        far less than a range query per page (MongoDB-compatible servers) overrides this.
+        """
+        while True:
+            page = await self._read_events(agent_id, after, channel, page_size)
+            if page:
+                yield page
+            if len(page) < page_size:
+                return
+            after = page[-1][0]
 
     @abc.abstractmethod
     async def _save_info(self, row: InfoRow) -> None:

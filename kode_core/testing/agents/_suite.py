@@ -162,6 +162,26 @@ class BaseAgentStoreConformance(ConformanceSuite):
         ]
         assert monitor == list(range(2, 250, 3))
 
+    async def test_a_read_left_early_or_read_while_events_arrive_holds_nothing_up(
+        self, store: ExtendedAgentStore
+    ) -> None:
+        for seq in range(30):
+            await store.append_event(AGENT, sample.timeline(seq))
+        for _ in range(3):  # more reads left early than a small pool holds connections
+            events = store.read_events(AGENT, page_size=4)
+            async for event in events:
+                assert event.bookmark.seq == 0
+                break
+            await events.aclose()  # type: ignore[attr-defined]
+        seen = []
+        async for event in store.read_events(AGENT, since=25, page_size=2):
+            seen.append(event.bookmark.seq)
+            if event.bookmark.seq == 27:
+                await store.append_event(AGENT, sample.timeline(30))
+        assert seen[:4] == [26, 27, 28, 29]  # the event appended meanwhile may be read too
+        assert seen[4:] in ([], [30])
+        assert [e.bookmark.seq async for e in store.read_events(AGENT, since=28)] == [29, 30]
+
     async def test_re_appending_an_event_is_a_no_op_and_a_different_body_conflicts(
         self, store: ExtendedAgentStore
     ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -278,6 +278,26 @@ class MongoAgentStore(ExtendedAgentStore):
                 .limit(int64(limit))
             )
             return [(doc["q"], doc["j"]) async for doc in cursor]
+
+    async def _event_pages(
+        self, agent_id: str, after: int, channel: str | None, page_size: int
+    ) -> AsyncGenerator[builtins.list[tuple[int, str]], None]:
+        # One cursor, a batch per page: a query per page re-plans and re-scans on
+        # SecantusDB (10,000 events in 20 pages: ~6 s against ~0.5 s for one cursor).
+        spec: Document = {"a": agent_id, "q": {"$gt": int64(after)}}
+        if channel is not None:
+            spec["ch"] = channel
+        async with self._collections() as cols:
+            cursor = (
+                cols.events.find(spec, {"_id": 0, "q": 1, "j": 1})
+                .sort("q", ASCENDING)
+                .batch_size(page_size)
+            )
+            try:
+                while page := await cursor.to_list(page_size):
+                    yield [(doc["q"], doc["j"]) for doc in page]
+            finally:
+                await cursor.close()
 
     # -- info and lifecycle ---------------------------------------------------------------
 
