@@ -274,7 +274,7 @@ class AgentStore(Store):
                     page = await anext(pages, None)
                 if page is None:
                     return
-                for _, body in page:
+                for body in page:
                     yield self._decode(Timeline, body)
         finally:
             await pages.aclose()
@@ -510,16 +510,18 @@ class AgentStore(Store):
 
     async def _event_pages(
         self, agent_id: str, after: int, channel: str | None, page_size: int
-    ) -> AsyncGenerator[builtins.list[tuple[int, str]], None]:
-        """:meth:`read_events`' rows, ``page_size`` at most per page, ``seq > after`` ascending.
+    ) -> AsyncGenerator[builtins.list[str], None]:
+        """:meth:`read_events`' bodies, a page of at most ``page_size`` at a time, those
+        with ``seq > after`` (in ``channel`` if set) in seq order; no empty page.
 
-        One :meth:`_read_events` per page; an engine for which one query's cursor costs
-        far less than a range query per page (MongoDB-compatible servers) overrides this.
+        One :meth:`_read_events` per page. An engine overrides this where one query's
+        cursor costs far less than a range query per page (MongoDB-compatible servers)
+        or where a page can come back as less than a reply per row (Redis).
         """
         while True:
             page = await self._read_events(agent_id, after, channel, page_size)
             if page:
-                yield page
+                yield [body for _, body in page]
             if len(page) < page_size:
                 return
             after = page[-1][0]

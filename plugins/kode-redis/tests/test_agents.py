@@ -391,3 +391,24 @@ async def test_a_version_1_namespace_is_migrated_and_its_agents_stay_listed(
         assert {agent_id: await store.load_messages(agent_id) for agent_id in ids} == before
     assert not await raw.exists(f"kode:{namespace}:agents")
     assert await raw.hget(f"kode:{namespace}:meta", "agents_schema_version") == "2"
+
+
+async def test_event_pages_come_as_one_reply_and_a_body_with_a_raw_newline_still_reads(
+    store: ExtendedAgentStore, raw: aioredis.Redis
+) -> None:
+    # read_events takes each page's bodies as one newline-joined reply. kode's JSON
+    # holds no raw newline, but a body written otherwise may: the count check must
+    # send that page down the reply-per-row path, and paging must go on after it.
+    written = [timeline(seq, "control" if seq % 2 else "progress") for seq in range(11)]
+    for event in written:
+        await store.append_event("a", event)
+    keys = AgentLayout(store.namespace).agent("a")
+    member = (await raw.zrange(keys.events(), 4, 4))[0]
+    await raw.hset(keys.event_body, member, written[4].to_json().replace(",", ",\n "))
+    for page_size in (1, 3, 4, 10, 11, 500):
+        read = [e async for e in store.read_events("a", page_size=page_size)]
+        assert read == written, page_size
+        control = [e async for e in store.read_events("a", channel="control", page_size=2)]
+        assert control == written[1::2]
+        since = [e async for e in store.read_events("a", since=4, page_size=page_size)]
+        assert since == written[5:]

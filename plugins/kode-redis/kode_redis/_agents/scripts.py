@@ -133,6 +133,20 @@ end
 return {members, bodies}
 """
 
+#: One page of event bodies as one reply, parsed far faster than a reply per row. KEYS
+#: and ARGV: as READ_EVENTS_LUA. Returns {rows read, the last row's member, their bodies
+#: joined by newlines} (kode's JSON holds no raw newline; the caller checks the count).
+READ_EVENT_BODIES_LUA = """
+local members = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, ARGV[2])
+if #members == 0 then return {0, '', ''} end
+local bodies = {}
+for i = 1, #members, 1000 do
+  local chunk = redis.call('HMGET', KEYS[2], unpack(members, i, math.min(i + 999, #members)))
+  for j = 1, #chunk do bodies[#bodies + 1] = chunk[j] end
+end
+return {#members, members[#members], table.concat(bodies, '\\n')}
+"""
+
 #: Delete an agent. KEYS: every data key of the agent (``listed`` among them).
 DELETE_AGENT_LUA = """
 redis.call('DEL', unpack(KEYS))
@@ -255,6 +269,7 @@ class AgentScripts:
     save_info: AsyncScript
     append_event: AsyncScript
     read_events: AsyncScript
+    read_event_bodies: AsyncScript
     delete_agent: AsyncScript
     fork: AsyncScript
     fork_read: AsyncScript
@@ -277,6 +292,7 @@ class AgentScripts:
                     SAVE_INFO_LUA,
                     APPEND_EVENT_LUA,
                     READ_EVENTS_LUA,
+                    READ_EVENT_BODIES_LUA,
                     DELETE_AGENT_LUA,
                     FORK_LUA,
                     FORK_READ_LUA,

@@ -7,7 +7,7 @@ import json
 import random
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -297,6 +297,30 @@ class RedisAgentStore(ExtendedAgentStore):
             (seq_of(_text(member)), _text(body))
             for member, body in zip(members, bodies, strict=True)
         ]
+
+    async def _event_pages(
+        self, agent_id: str, after: int, channel: str | None, page_size: int
+    ) -> AsyncGenerator[builtins.list[str], None]:
+        _, scripts = await self._ready()
+        keys = self._keys(agent_id)
+        script_keys = [keys.events(channel), keys.event_body]
+        while True:
+            lower = "-" if after < 0 else f"({seq_member(after)}"
+            with self._backend.errors():
+                count, last, joined = await self._backend.run_script(
+                    scripts.read_event_bodies, script_keys, [lower, page_size]
+                )
+            count = int(count)
+            bodies = _text(joined).split("\n") if count else []
+            if len(bodies) != count:  # a body with a raw newline: not kode's JSON
+                rows = await self._read_events(agent_id, after, channel, page_size)
+                count, bodies = len(rows), [body for _, body in rows]
+                last = seq_member(rows[-1][0]) if rows else ""
+            if bodies:
+                yield bodies
+            if count < page_size:
+                return
+            after = seq_of(_text(last))
 
     # -- info and lifecycle ------------------------------------------------------------------
 
