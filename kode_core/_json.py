@@ -8,9 +8,8 @@ NaN as ``null`` and encodes some types the rules refuse (``uuid.UUID``, enum mem
 datetimes, dataclasses). So:
 
 - :func:`dumps` lets orjson encode what it can, with datetimes, dataclasses and
-  subclasses of the plain types handed back to the standard encoder; when asked to
-  ``verify`` (a value kode has not checked itself, such as a transcript entry), it
-  reads the text back and compares it with the value, so a NaN, a UUID or an enum
+  subclasses of the plain types handed back to the standard encoder, then reads the
+  text back and compares it with the value (``verify``), so a NaN, a UUID or an enum
   member that orjson let through is found. Anything orjson refuses or that does not
   compare equal is encoded by the standard library, which either encodes it as
   before (integers beyond 64 bits, keys that are numbers, ``IntEnum`` members) or
@@ -68,20 +67,21 @@ def _standard_only(value: object) -> Any:
     return base(value)
 
 
-def dumps(value: Any, *, verify: bool = False) -> str:
+def dumps(value: Any, *, verify: bool = True) -> str:
     """Compact JSON text of ``value``, by the standard library's rules (see the module).
 
-    ``verify=True`` for a value nobody checked: the text is read back and compared,
-    which catches what orjson encodes silently but the rules refuse (NaN, UUIDs, enum
-    members). Without it the caller vouches that ``value`` holds plain JSON data only,
-    as :func:`~kode_core._record_codec.check_json` leaves it.
+    With ``verify`` (the default) the text is read back and compared, which catches
+    what orjson encodes silently but the rules refuse (NaN, UUIDs, enum members).
+    ``verify=False`` only where the caller vouches that ``value`` holds plain JSON data
+    and nobody can have changed it since (:func:`~kode_core._record_codec.check_json`'s
+    fresh copy): about 3x faster again.
 
     Raises what ``json.dumps`` raises: ``TypeError``, ``ValueError``, ``RecursionError``.
     """
     return dumps_sized(value, verify=verify)[0]
 
 
-def dumps_sized(value: Any, *, verify: bool = False) -> tuple[str, int | None]:
+def dumps_sized(value: Any, *, verify: bool = True) -> tuple[str, int | None]:
     """:func:`dumps` and the text's size in UTF-8, None if it holds a lone surrogate
     (which only the standard encoder writes: such text cannot be stored)."""
     try:

