@@ -121,31 +121,30 @@ redis.call('SET', KEYS[4], '1', 'NX')
 return 1
 """
 
-#: One page of events. KEYS: an index (all events or one channel's), bodies. ARGV:
-#: BYLEX lower bound, limit. Returns {members, bodies}, from one moment.
-READ_EVENTS_LUA = """
+# A page of events: ``members`` (seq order) and their ``bodies``, read in one script so
+# both come from one moment. KEYS: an index (all events or one channel's), bodies.
+# ARGV: BYLEX lower bound, limit.
+_EVENTS_PAGE = """
 local members = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, ARGV[2])
 local bodies = {}
 for i = 1, #members, 1000 do
   local chunk = redis.call('HMGET', KEYS[2], unpack(members, i, math.min(i + 999, #members)))
   for j = 1, #chunk do bodies[#bodies + 1] = chunk[j] end
 end
-return {members, bodies}
 """
 
-#: One page of event bodies as one reply, parsed far faster than a reply per row. KEYS
-#: and ARGV: as READ_EVENTS_LUA. Returns {rows read, the last row's member, their bodies
-#: joined by newlines} (kode's JSON holds no raw newline; the caller checks the count).
-READ_EVENT_BODIES_LUA = """
-local members = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, ARGV[2])
-if #members == 0 then return {0, '', ''} end
-local bodies = {}
-for i = 1, #members, 1000 do
-  local chunk = redis.call('HMGET', KEYS[2], unpack(members, i, math.min(i + 999, #members)))
-  for j = 1, #chunk do bodies[#bodies + 1] = chunk[j] end
-end
+#: One page of events. Returns {members, bodies}.
+READ_EVENTS_LUA = _EVENTS_PAGE + "return {members, bodies}\n"
+
+#: One page of event bodies as one reply, parsed far faster than a reply per row.
+#: Returns {rows read, the last row's member, their bodies joined by newlines} (kode's
+#: JSON holds no raw newline; the caller checks the count).
+READ_EVENT_BODIES_LUA = (
+    _EVENTS_PAGE
+    + """if #members == 0 then return {0, '', ''} end
 return {#members, members[#members], table.concat(bodies, '\\n')}
 """
+)
 
 #: Delete an agent. KEYS: every data key of the agent (``listed`` among them).
 DELETE_AGENT_LUA = """
