@@ -9,8 +9,8 @@ datetimes, dataclasses). So:
 
 - :func:`dumps` lets orjson encode what it can, with datetimes, dataclasses and
   subclasses of the plain types handed back to the standard encoder, then reads the
-  text back and compares it with the value (``verify``), so a NaN, a UUID or an enum
-  member that orjson let through is found. Anything orjson refuses or that does not
+  text back and compares it with the value, so a NaN, a UUID or an enum member that
+  orjson let through is found. Anything orjson refuses or that does not
   compare equal is encoded by the standard library, which either encodes it as
   before (integers beyond 64 bits, keys that are numbers, ``IntEnum`` members) or
   raises its usual ``TypeError``/``ValueError``.
@@ -67,28 +67,25 @@ def _standard_only(value: object) -> Any:
     return base(value)
 
 
-def dumps(value: Any, *, verify: bool = True) -> str:
+def dumps(value: Any) -> str:
     """Compact JSON text of ``value``, by the standard library's rules (see the module).
 
-    With ``verify`` (the default) the text is read back and compared, which catches
+    The text orjson writes is read back and compared with ``value``, which catches
     what orjson encodes silently but the rules refuse (NaN, UUIDs, enum members).
-    ``verify=False`` only where the caller vouches that ``value`` holds plain JSON data
-    and nobody can have changed it since (:func:`~kode_core._record_codec.check_json`'s
-    fresh copy): about 3x faster again.
 
     Raises what ``json.dumps`` raises: ``TypeError``, ``ValueError``, ``RecursionError``.
     """
-    return dumps_sized(value, verify=verify)[0]
+    return dumps_sized(value)[0]
 
 
-def dumps_sized(value: Any, *, verify: bool = True) -> tuple[str, int | None]:
+def dumps_sized(value: Any) -> tuple[str, int | None]:
     """:func:`dumps` and the text's size in UTF-8, None if it holds a lone surrogate
     (which only the standard encoder writes: such text cannot be stored)."""
     try:
         raw = orjson.dumps(value, _standard_only, _OPTIONS)
     except (orjson.JSONEncodeError, RecursionError):
         return _standard_sized(value)
-    if verify and orjson.loads(raw) != value:
+    if orjson.loads(raw) != value:
         return _standard_sized(value)
     return raw.decode(), len(raw)
 
