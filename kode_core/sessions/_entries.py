@@ -13,7 +13,8 @@ from ._records import EncodedEntry
 
 def encode_entry(index: int, entry: object, max_entry_bytes: int) -> EncodedEntry:
     """Validate one entry and return its JSON text; raise :class:`InvalidEntryError`."""
-    if not isinstance(entry, Mapping):
+    # A dict is the usual entry: its exact type needs no abstract-class check.
+    if type(entry) is not dict and not isinstance(entry, Mapping):
         raise InvalidEntryError(index, f"must be a JSON object, got {type(entry).__name__}")
     entry_type = entry.get("type")
     if not isinstance(entry_type, str):

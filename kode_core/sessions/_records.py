@@ -25,8 +25,7 @@ def _check_key_part(field: str, value: object, *, optional: bool = False) -> str
         raise InvalidKeyError(field, f"is longer than {MAX_KEY_PART_LENGTH} characters")
     if "\x00" in value:
         raise InvalidKeyError(field, "must not contain NUL characters")
-    problem = unencodable(value)
-    if problem:
+    if not value.isascii() and (problem := unencodable(value)):
         raise InvalidKeyError(field, problem)
     return value
 
