@@ -72,37 +72,13 @@ if ARGV[7] ~= '' then redis.call('HSET', KEYS[6], sid, mtime .. ':' .. ARGV[7]) 
 return #texts
 """
 
-#: A page of a transcript as one reply, parsed far faster than one reply per entry.
-#: KEYS: log. ARGV: first index (0-based), at most this many entries, entries per LRANGE,
-#: bytes after which to stop early. Returns {entries read, 1 if the log ends there else 0,
-#: their texts joined by newlines} (a stored text holds no raw newline: JSON escapes it;
-#: the caller checks the count all the same).
-LOAD_PAGE_LUA = """
-local log, first, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
-local chunk, budget = tonumber(ARGV[3]), tonumber(ARGV[4])
-local texts, size = {}, 0
-while #texts < limit and size < budget do
-  local want = math.min(chunk, limit - #texts)
-  local at = first + #texts
-  local got = redis.call('LRANGE', log, at, at + want - 1)
-  for i = 1, #got do
-    texts[#texts + 1] = got[i]
-    size = size + #got[i]
-  end
-  if #got < want then return {#texts, 1, table.concat(texts, '\\n')} end
-end
-return {#texts, 0, table.concat(texts, '\\n')}
-"""
-
-
 @attrs.frozen
 class SessionScripts:
     """The session store's scripts, registered on one client."""
 
     append: AsyncScript
-    load_page: AsyncScript
 
     @classmethod
     def register(cls, client: Redis) -> SessionScripts:
         """Register every script on ``client``: no I/O (the digests are computed here)."""
-        return cls(client.register_script(APPEND_LUA), client.register_script(LOAD_PAGE_LUA))
+        return cls(client.register_script(APPEND_LUA))

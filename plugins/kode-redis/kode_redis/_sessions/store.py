@@ -38,13 +38,8 @@ MAX_ATTEMPTS = 100
 #: Summaries this store wrote last, kept per main transcript so that its next append can
 #: fold without reading a snapshot first; the oldest is forgotten beyond this many.
 MAX_REMEMBERED_SUMMARIES = 4096
-#: Entries per round trip of :meth:`RedisSessionStore.load` (the base class's page size).
+#: Entries per ``LRANGE`` of :meth:`RedisSessionStore.load` (the base class's page size).
 LOAD_PAGE_SIZE = 1000
-#: A page of :meth:`RedisSessionStore.load` stops early past this many bytes of JSON...
-LOAD_PAGE_BYTES = 8 * 1024 * 1024
-#: ... and its script reads this many bytes' worth of ``max_entry_bytes`` per ``LRANGE``
-#: (16 entries by default): what the server holds for a page is bounded either way.
-LOAD_CHUNK_BYTES = 64 * 1024 * 1024
 _CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 _NONE_STORED: frozenset[str] = frozenset()
 
@@ -223,29 +218,20 @@ class RedisSessionStore(SessionStore):
     async def load(self, key: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         """Every entry of the key in order, or ``None`` if it was never written.
 
-        A page of up to ``LOAD_PAGE_SIZE`` entries per round trip, as the base class
-        reads, but as one reply (a script joins the page's texts) decoded straight
-        into the list: no reply, record or generator step per entry.
+        A page of up to ``LOAD_PAGE_SIZE`` entries per ``LRANGE``, as the base class
+        reads, decoded straight into the list: no position or record per entry.
         """
         session_key = SessionKey.parse(key)
         client = await self._client()
-        scripts = self._backend.scripts(SessionScripts.register)
         log = self._keys.transcript(session_key).log
-        chunk = max(1, min(LOAD_PAGE_SIZE, LOAD_CHUNK_BYTES // self._max_entry_bytes))
         entries: list[dict[str, Any]] = []
-        at_end = False
-        while not at_end:
+        while True:
             first = len(entries)
-            args = [first, LOAD_PAGE_SIZE, chunk, LOAD_PAGE_BYTES]
             with self._backend.errors():
-                count, at_end, joined = await self._backend.run_script(
-                    scripts.load_page, [log], args
-                )
-                texts: list[str] | list[str | bytes] = _text(joined).split("\n") if count else []
-                if len(texts) != count:  # a text with a raw newline: not kode's JSON
-                    texts = await client.lrange(log, first, first + count - 1)
+                texts = await client.lrange(log, first, first + LOAD_PAGE_SIZE - 1)
             entries += map(decode_entry, texts)
-        return entries or None
+            if len(texts) < LOAD_PAGE_SIZE:
+                return entries or None
 
     async def _read(self, key: SessionKey, after: int, limit: int) -> list[tuple[int, str]]:
         client = await self._client()
