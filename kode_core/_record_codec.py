@@ -17,7 +17,7 @@ import enum
 import json
 import math
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
@@ -245,9 +245,36 @@ def field(codec: Codec, **kwargs: Any) -> Any:
     return attrs.field(metadata={"codec": codec}, **kwargs)
 
 
+class _NoExtra(Mapping[str, Any]):
+    """The ``extra`` of every record without unknown keys: one shared, empty, read-only
+    mapping, so reading many records keeps no empty dict per record (nor has the
+    garbage collector walk one). Equal to ``{}``; pickles and copies as itself."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+    def __reduce__(self) -> str:
+        return "NO_EXTRA"
+
+
+NO_EXTRA: Mapping[str, Any] = _NoExtra()
+
+
 def extra_field() -> Any:
-    """The ``extra`` field every record ends with: unknown keys, kept verbatim."""
-    return attrs.field(factory=dict, repr=False)
+    """The ``extra`` field every record ends with: unknown keys, kept verbatim
+    (:data:`NO_EXTRA` when there are none)."""
+    return attrs.field(default=NO_EXTRA, repr=False)
 
 
 class Record:
@@ -273,7 +300,7 @@ class Record:
             elif required:
                 raise InvalidRecordError(f"{path}.{name}", "is required")
         extra = {key: value for key, value in data.items() if key not in names}
-        values["extra"] = check_json(extra, path) if extra else {}
+        values["extra"] = check_json(extra, path) if extra else NO_EXTRA
         return cls(**values)
 
     @classmethod
@@ -387,11 +414,16 @@ def stored_reader(cls: type[_R]) -> Callable[[dict[str, Any]], _R]:
     if known is not None:
         return known
     fields = attrs.fields(cls)  # type: ignore[arg-type]
-    names: dict[str, Any] = {"cls": cls, "missing": attrs.NOTHING, "new": object.__new__}
+    names: dict[str, Any] = {
+        "cls": cls,
+        "missing": attrs.NOTHING,
+        "new": object.__new__,
+        "no_extra": NO_EXTRA,
+    }
     lines, values = [], []
     for a in fields:
         if a.name == "extra":
-            values.append((a, "data"))
+            values.append((a, "data or no_extra"))
             continue
         reader = a.metadata["codec"].stored
         names[f"read_{a.name}"] = reader

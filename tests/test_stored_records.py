@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -9,7 +11,14 @@ import attrs
 import pytest
 
 from kode_core import InvalidRecordError
-from kode_core._record_codec import INT, Record, extra_field, field, stored_reader
+from kode_core._record_codec import (
+    INT,
+    NO_EXTRA,
+    Record,
+    extra_field,
+    field,
+    stored_reader,
+)
 from kode_core.agents import (
     AgentInfo,
     AuditEntry,
@@ -214,3 +223,23 @@ def test_a_record_with_validators_is_read_back_through_its_init() -> None:
     assert stored_reader(_Positive)({"n": 2, "x": 1}) == _Positive(n=2, extra={"x": 1})
     with pytest.raises(ValueError, match="n"):
         stored_reader(_Positive)({"n": 0})
+
+
+def test_records_read_back_without_unknown_keys_share_one_empty_extra() -> None:
+    # A read keeps no empty dict per record; the shared mapping must still behave as
+    # one: equal to {}, read-only, and pickled or copied with the record.
+    written = samples.timeline(3, "progress")
+    first, second = (Timeline.from_stored(written.to_json()) for _ in range(2))
+    assert first.extra is second.extra is first.bookmark.extra is NO_EXTRA
+    assert first == written == Timeline.from_json(written.to_json())
+    assert first.extra == {}
+    assert dict(first.extra) == {}
+    assert not first.extra
+    with pytest.raises(TypeError):
+        first.extra["x"] = 1  # type: ignore[index]
+    assert pickle.loads(pickle.dumps(first)) == first
+    assert copy.deepcopy(first) == first
+    assert copy.deepcopy(first).extra is NO_EXTRA
+    assert first.to_json() == written.to_json()
+    # Unknown keys still come back as the record's own dict.
+    assert Timeline.from_stored(written.to_json()[:-1] + ',"new":1}').extra == {"new": 1}
