@@ -393,12 +393,11 @@ async def test_a_version_1_namespace_is_migrated_and_its_agents_stay_listed(
     assert await raw.hget(f"kode:{namespace}:meta", "agents_schema_version") == "2"
 
 
-async def test_event_pages_come_as_one_reply_and_a_body_with_a_raw_newline_still_reads(
+async def test_event_pages_read_every_body_whole_whatever_the_page_size(
     store: ExtendedAgentStore, raw: aioredis.Redis
 ) -> None:
-    # read_events takes each page's bodies as one newline-joined reply. kode's JSON
-    # holds no raw newline, but a body written otherwise may: the count check must
-    # send that page down the reply-per-row path, and paging must go on after it.
+    # kode's JSON holds no raw newline, but a body written otherwise may: it must read
+    # back as one event, and paging by members must go on after it.
     written = [timeline(seq, "control" if seq % 2 else "progress") for seq in range(11)]
     for event in written:
         await store.append_event("a", event)

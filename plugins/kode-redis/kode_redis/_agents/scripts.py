@@ -121,30 +121,19 @@ redis.call('SET', KEYS[4], '1', 'NX')
 return 1
 """
 
-# A page of events: ``members`` (seq order) and their ``bodies``, read in one script so
-# both come from one moment. KEYS: an index (all events or one channel's), bodies.
-# ARGV: BYLEX lower bound, limit.
-_EVENTS_PAGE = """
+#: One page of events, ``{members, bodies}`` (seq order), read in one script so both
+#: come from one moment. KEYS: an index (all events or one channel's), bodies.
+#: ARGV: BYLEX lower bound, limit. The bodies are asked for 1,000 at a time (``unpack``
+#: is bounded by Lua's stack).
+READ_EVENTS_LUA = """
 local members = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, ARGV[2])
 local bodies = {}
 for i = 1, #members, 1000 do
   local chunk = redis.call('HMGET', KEYS[2], unpack(members, i, math.min(i + 999, #members)))
   for j = 1, #chunk do bodies[#bodies + 1] = chunk[j] end
 end
+return {members, bodies}
 """
-
-#: One page of events. Returns {members, bodies}.
-READ_EVENTS_LUA = _EVENTS_PAGE + "return {members, bodies}\n"
-
-#: One page of event bodies as one reply, parsed far faster than a reply per row.
-#: Returns {rows read, the last row's member, their bodies joined by newlines} (kode's
-#: JSON holds no raw newline; the caller checks the count).
-READ_EVENT_BODIES_LUA = (
-    _EVENTS_PAGE
-    + """if #members == 0 then return {0, '', ''} end
-return {#members, members[#members], table.concat(bodies, '\\n')}
-"""
-)
 
 #: Delete an agent. KEYS: every data key of the agent (``listed`` among them).
 DELETE_AGENT_LUA = """
@@ -268,7 +257,6 @@ class AgentScripts:
     save_info: AsyncScript
     append_event: AsyncScript
     read_events: AsyncScript
-    read_event_bodies: AsyncScript
     delete_agent: AsyncScript
     fork: AsyncScript
     fork_read: AsyncScript
@@ -291,7 +279,6 @@ class AgentScripts:
                     SAVE_INFO_LUA,
                     APPEND_EVENT_LUA,
                     READ_EVENTS_LUA,
-                    READ_EVENT_BODIES_LUA,
                     DELETE_AGENT_LUA,
                     FORK_LUA,
                     FORK_READ_LUA,

@@ -286,13 +286,7 @@ class RedisAgentStore(ExtendedAgentStore):
     async def _read_events(
         self, agent_id: str, after: int, channel: str | None, limit: int
     ) -> builtins.list[tuple[int, str]]:
-        _, scripts = await self._ready()
-        keys = self._keys(agent_id)
-        lower = "-" if after < 0 else f"({seq_member(after)}"
-        with self._backend.errors():
-            members, bodies = await scripts.read_events(
-                keys=[keys.events(channel), keys.event_body], args=[lower, limit]
-            )
+        members, bodies = await self._events_page(agent_id, after, channel, limit)
         return [
             (seq_of(_text(member)), _text(body))
             for member, body in zip(members, bodies, strict=True)
@@ -301,26 +295,26 @@ class RedisAgentStore(ExtendedAgentStore):
     async def _event_pages(
         self, agent_id: str, after: int, channel: str | None, page_size: int
     ) -> AsyncGenerator[builtins.list[str], None]:
+        while True:
+            members, bodies = await self._events_page(agent_id, after, channel, page_size)
+            if bodies:
+                yield [_text(body) for body in bodies]
+            if len(members) < page_size:
+                return
+            after = seq_of(_text(members[-1]))
+
+    async def _events_page(
+        self, agent_id: str, after: int, channel: str | None, limit: int
+    ) -> tuple[builtins.list[Any], builtins.list[Any]]:
+        """The members and bodies of up to ``limit`` events after ``after``: one script."""
         _, scripts = await self._ready()
         keys = self._keys(agent_id)
-        script_keys = [keys.events(channel), keys.event_body]
-        while True:
-            lower = "-" if after < 0 else f"({seq_member(after)}"
-            with self._backend.errors():
-                count, last, joined = await self._backend.run_script(
-                    scripts.read_event_bodies, script_keys, [lower, page_size]
-                )
-            count = int(count)
-            bodies = _text(joined).split("\n") if count else []
-            if len(bodies) != count:  # a body with a raw newline: not kode's JSON
-                rows = await self._read_events(agent_id, after, channel, page_size)
-                count, bodies = len(rows), [body for _, body in rows]
-                last = seq_member(rows[-1][0]) if rows else ""
-            if bodies:
-                yield bodies
-            if count < page_size:
-                return
-            after = seq_of(_text(last))
+        lower = "-" if after < 0 else f"({seq_member(after)}"
+        with self._backend.errors():
+            members, bodies = await self._backend.run_script(
+                scripts.read_events, [keys.events(channel), keys.event_body], [lower, limit]
+            )
+        return members, bodies
 
     # -- info and lifecycle ------------------------------------------------------------------
 

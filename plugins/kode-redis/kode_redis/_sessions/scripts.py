@@ -72,6 +72,7 @@ if ARGV[7] ~= '' then redis.call('HSET', KEYS[6], sid, mtime .. ':' .. ARGV[7]) 
 return #texts
 """
 
+
 @attrs.frozen
 class SessionScripts:
     """The session store's scripts, registered on one client."""
