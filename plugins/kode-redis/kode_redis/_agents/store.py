@@ -286,7 +286,7 @@ class RedisAgentStore(ExtendedAgentStore):
     async def _read_events(
         self, agent_id: str, after: int, channel: str | None, limit: int
     ) -> builtins.list[tuple[int, str]]:
-        members, bodies = await self._events_page(agent_id, after, channel, limit)
+        members, bodies = await self._members_and_bodies(agent_id, after, channel, limit)
         return [
             (seq_of(_text(member)), _text(body))
             for member, body in zip(members, bodies, strict=True)
@@ -296,14 +296,14 @@ class RedisAgentStore(ExtendedAgentStore):
         self, agent_id: str, after: int, channel: str | None, page_size: int
     ) -> AsyncGenerator[builtins.list[str], None]:
         while True:
-            members, bodies = await self._events_page(agent_id, after, channel, page_size)
+            members, bodies = await self._members_and_bodies(agent_id, after, channel, page_size)
             if bodies:
                 yield [_text(body) for body in bodies]
             if len(members) < page_size:
                 return
             after = seq_of(_text(members[-1]))
 
-    async def _events_page(
+    async def _members_and_bodies(
         self, agent_id: str, after: int, channel: str | None, limit: int
     ) -> tuple[builtins.list[Any], builtins.list[Any]]:
         """The members and bodies of up to ``limit`` events after ``after``: one script."""
