@@ -1,6 +1,6 @@
-"""The redis session store's fast paths: whole-session loads decoded straight from each
-page, and scripts packed by hiredis and sent on a pooled connection directly. Each test
-can catch the fast path returning or storing something the plain path would not."""
+"""The redis session store's paths: whole-session loads in pages of ``LRANGE``, and
+scripts packed by hiredis and sent on a pooled connection directly. Each test can catch
+a path returning or storing something the plain path would not."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from kode_core.sessions import SessionKey, SessionStore
+from kode_core.sessions import _store as sessions_base
 from kode_core.testing import StoreFactory, TestServer, unique_namespace
 from kode_redis._sessions import store as store_module
 from kode_redis._sessions.schema import KeyLayout
@@ -49,7 +50,7 @@ async def paged(store: SessionStore, key: dict[str, str]) -> list[dict[str, Any]
 async def test_load_returns_every_entry_in_order_across_pages(
     shared_server: TestServer, monkeypatch: pytest.MonkeyPatch, page_size: int
 ) -> None:
-    monkeypatch.setattr(store_module, "LOAD_PAGE_SIZE", page_size)
+    monkeypatch.setattr(sessions_base, "DEFAULT_PAGE_SIZE", page_size)
     async with StoreFactory("redis", {"url": url_of(shared_server)}, PLUGINS).open() as stores:
         store = stores.build({"kind": "redis", "options": {"namespace": unique_namespace()}})
         assert await store.load(KEY) is None
@@ -58,7 +59,7 @@ async def test_load_returns_every_entry_in_order_across_pages(
             await store.append(KEY, written[first : first + 5])
         assert await store.load(KEY) == written == await paged(store, KEY)
         # Exactly a page: the next round trip finds the end.
-        monkeypatch.setattr(store_module, "LOAD_PAGE_SIZE", 23)
+        monkeypatch.setattr(sessions_base, "DEFAULT_PAGE_SIZE", 23)
         assert await store.load(KEY) == written
 
 

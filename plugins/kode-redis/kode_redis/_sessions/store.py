@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,6 @@ from kode_core.sessions import (
     SessionOptions,
     SessionStore,
     SessionSummary,
-    decode_entry,
 )
 
 from .._backend import RedisBackend
@@ -38,8 +37,6 @@ MAX_ATTEMPTS = 100
 #: Summaries this store wrote last, kept per main transcript so that its next append can
 #: fold without reading a snapshot first; the oldest is forgotten beyond this many.
 MAX_REMEMBERED_SUMMARIES = 4096
-#: Entries per ``LRANGE`` of :meth:`RedisSessionStore.load` (the base class's page size).
-LOAD_PAGE_SIZE = 1000
 _CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 _NONE_STORED: frozenset[str] = frozenset()
 
@@ -214,24 +211,6 @@ class RedisSessionStore(SessionStore):
         return ["cas", previous, summary or "", *_entry_args(batch, stored)]
 
     # -- reads -----------------------------------------------------------------------
-
-    async def load(self, key: Mapping[str, Any]) -> list[dict[str, Any]] | None:
-        """Every entry of the key in order, or ``None`` if it was never written.
-
-        A page of up to ``LOAD_PAGE_SIZE`` entries per ``LRANGE``, as the base class
-        reads, decoded straight into the list: no position or record per entry.
-        """
-        session_key = SessionKey.parse(key)
-        client = await self._client()
-        log = self._keys.transcript(session_key).log
-        entries: list[dict[str, Any]] = []
-        while True:
-            first = len(entries)
-            with self._backend.errors():
-                texts = await client.lrange(log, first, first + LOAD_PAGE_SIZE - 1)
-            entries += map(decode_entry, texts)
-            if len(texts) < LOAD_PAGE_SIZE:
-                return entries or None
 
     async def _read(self, key: SessionKey, after: int, limit: int) -> list[tuple[int, str]]:
         client = await self._client()
