@@ -516,7 +516,8 @@ class AgentStore(Store):
 
         One :meth:`_read_events` per page. An engine overrides this where one query's
         cursor costs far less than a range query per page (MongoDB-compatible servers)
-        or where a page can come back as less than a reply per row (Redis).
+        or where a page's bodies come without building a ``(seq, body)`` pair per row
+        (Redis: ~5% of a 10,000-event read).
         """
         while True:
             page = await self._read_events(agent_id, after, channel, page_size)
